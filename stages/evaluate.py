@@ -1,0 +1,60 @@
+"""DVC stage `evaluate`: score the fine-tuned model on TweetEval val and test.
+
+Predictions go through `Predictor`, the same code path the service uses, in
+fp32 so the committed scores do not depend on the CPU's bf16 support.
+"""
+
+import logging
+import time
+
+import pandas as pd
+from dvclive import Live
+
+from tweet_sentiment import paths
+from tweet_sentiment.labels import LABEL2ID, LABELS
+from tweet_sentiment.metrics import headline_scores, per_class_scores
+from tweet_sentiment.params import Params
+from tweet_sentiment.predict import Predictor
+from tweet_sentiment.stage import run_stage
+
+log = logging.getLogger("evaluate")
+
+
+def evaluate_split(live: Live, predictor: Predictor, name: str, frame: pd.DataFrame) -> None:
+    started = time.perf_counter()
+    predicted = predictor.predict_proba(list(frame["text"])).argmax(axis=1)
+    seconds = time.perf_counter() - started
+    actual = frame["label"].map(LABEL2ID).to_numpy()
+    scores = headline_scores(actual, predicted)
+    for metric, value in scores.items():
+        live.log_metric(f"{name}/{metric}", value, plot=False)
+    live.log_sklearn_plot(
+        "confusion_matrix",
+        [LABELS[i] for i in actual],
+        [LABELS[i] for i in predicted],
+        name=f"confusion_matrix_{name}.json",
+        title=f"Confusion matrix ({name})",
+    )
+    live.log_plot(
+        f"per_class_{name}",
+        per_class_scores(actual, predicted),
+        x="recall",
+        y="label",
+        template="bar_horizontal",
+        title=f"Per-class recall ({name})",
+    )
+    log.info("%s: %s (%d tweets, %.0f tweets/s)", name, scores, len(frame), len(frame) / seconds)
+
+
+def main(params: Params) -> None:
+    predictor = Predictor(paths.MODEL, batch_size=params.evaluate.batch_size, bf16=False)
+    with Live(str(paths.EVAL_LIVE), dvcyaml=False, save_dvc_exp=False) as live:
+        for name in ("val", "test"):
+            frame = pd.read_csv(paths.PREPARED / f"{name}.csv", dtype=str, keep_default_na=False)
+            if params.max_eval_samples is not None and params.max_eval_samples < len(frame):
+                frame = frame.sample(n=params.max_eval_samples, random_state=params.seed)
+            evaluate_split(live, predictor, name, frame)
+
+
+if __name__ == "__main__":
+    run_stage(main)

