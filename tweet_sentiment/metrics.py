@@ -11,9 +11,10 @@ LABEL_IDS = list(range(len(LABELS)))
 
 def headline_scores(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
     """Macro recall (the TweetEval metric), macro F1 and accuracy."""
+    macro = {"labels": LABEL_IDS, "average": "macro", "zero_division": 0}
     return {
-        "macro_recall": float(recall_score(y_true, y_pred, labels=LABEL_IDS, average="macro", zero_division=0)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=LABEL_IDS, average="macro", zero_division=0)),
+        "macro_recall": float(recall_score(y_true, y_pred, **macro)),
+        "macro_f1": float(f1_score(y_true, y_pred, **macro)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
     }
 

@@ -11,7 +11,12 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 from tweet_sentiment.labels import ID2LABEL, LABEL2ID
 

@@ -7,19 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tweet_sentiment.hardware import cpu_has_fast_bf16
 from tweet_sentiment.labels import LABELS
 from tweet_sentiment.modeling import load_classifier, load_tokenizer
 from tweet_sentiment.text import normalise
-
-
-def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU runs bf16 matrix maths natively (AMX or AVX512-BF16).
-
-    Checked at run time: the same image may land on an older CPU, where bf16
-    autocast would be slower than fp32.
-    """
-    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[np.ndarray]:
