@@ -1,0 +1,56 @@
+"""Shared fixtures: the real repository, cloned and run with quick params.
+
+End-to-end tests work on a `git clone` of the committed HEAD, so they see what
+a new user sees (commit before running them locally).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+QUICK_PARAMS = {"max_train_samples": 256, "epochs": 1, "max_eval_samples": 128}
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """Environment whose `python`, `dvc` and `bentoml` are this interpreter's."""
+    env = os.environ | extra
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return env
+
+
+def run(args: list[str], cwd: Path, timeout: float = 600, check: bool = True, **env: str):
+    """Run a real command; on failure show its output in the assertion."""
+    result = subprocess.run(args, cwd=cwd, env=tool_env(**env), capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def clone_repo(target: Path) -> Path:
+    """A fresh clone of the committed repository, ready for `dvc exp run`."""
+    run(["git", "clone", "--quiet", str(REPO), str(target)], cwd=target.parent)
+    run(["git", "config", "user.name", "tests"], cwd=target)
+    run(["git", "config", "user.email", "tests@example.invalid"], cwd=target)
+    return target
+
+
+def set_params(repo: Path, **values) -> None:
+    """Edit top-level params in a clone's params.yaml and commit them."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump(params | values, sort_keys=False))
+    run(["git", "commit", "--quiet", "-am", f"params: {values}"], cwd=repo)
+
+
+@pytest.fixture(scope="session")
+def quick_pipeline(tmp_path_factory) -> Path:
+    """A clone whose pipeline ran end to end with quick params (about a minute)."""
+    repo = clone_repo(tmp_path_factory.mktemp("quick") / "repo")
+    set_params(repo, **QUICK_PARAMS)
+    run(["dvc", "repro"], cwd=repo, timeout=900)
+    return repo
