@@ -49,8 +49,14 @@ def set_params(repo: Path, **values) -> None:
 
 @pytest.fixture(scope="session")
 def quick_pipeline(tmp_path_factory) -> Path:
-    """A clone whose pipeline ran end to end with quick params (about a minute)."""
+    """A clone whose pipeline ran end to end with quick params (about a minute).
+
+    Its results are committed, so HEAD is the quick baseline that experiments
+    are compared against.
+    """
     repo = clone_repo(tmp_path_factory.mktemp("quick") / "repo")
     set_params(repo, **QUICK_PARAMS)
     run(["dvc", "repro"], cwd=repo, timeout=900)
+    run(["git", "add", "-A"], cwd=repo)
+    run(["git", "commit", "--quiet", "-m", "quick baseline"], cwd=repo)
     return repo

@@ -73,9 +73,7 @@ def read_tweeteval_split(text_path: Path, labels_path: Path) -> pd.DataFrame:
         try:
             labels.append(ID2LABEL[int(value)])
         except (ValueError, KeyError):
-            raise DataError(
-                f"{labels_path}:{number}: unknown label id {value!r}; expected 0, 1 or 2."
-            ) from None
+            raise DataError(f"{labels_path}:{number}: unknown label id {value!r}; expected 0, 1 or 2.") from None
     ids = [f"{text_path.name.split('_')[0]}-{i}" for i in range(len(texts))]
     frame = pd.DataFrame({"id": ids, "text": [normalise(t) for t in texts], "label": labels})
     return frame[COLUMNS]

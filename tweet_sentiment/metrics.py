@@ -21,9 +21,7 @@ def headline_scores(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, f
 
 def per_class_scores(y_true: Sequence[int], y_pred: Sequence[int]) -> list[dict]:
     """Precision, recall, F1 and support of each class, as table rows."""
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=LABEL_IDS, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=LABEL_IDS, zero_division=0)
     return [
         {"label": label, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
         for label, p, r, f, s in zip(LABELS, precision, recall, f1, support, strict=True)

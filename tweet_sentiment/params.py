@@ -12,9 +12,7 @@ from typing import Any
 
 import yaml
 
-_FLOAT = re.compile(
-    r"""^[-+]?(?:\d[\d_]*\.?[\d_]*(?:[eE][-+]?\d+)?|\.\d[\d_]*(?:[eE][-+]?\d+)?|\.inf|\.Inf|\.INF)$"""
-)
+_FLOAT = re.compile(r"""^[-+]?(?:\d[\d_]*\.?[\d_]*(?:[eE][-+]?\d+)?|\.\d[\d_]*(?:[eE][-+]?\d+)?|\.inf|\.Inf|\.INF)$""")
 
 
 class NumberLoader(yaml.SafeLoader):

@@ -37,6 +37,8 @@ class Predictor:
     @torch.inference_mode()
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities, shape (len(texts), 3), in input order."""
+        if not texts:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
         encoded = self.tokenizer([normalise(text) for text in texts], truncation=True)["input_ids"]
         probabilities = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
         for batch in length_sorted_batches([len(ids) for ids in encoded], self.batch_size):

@@ -21,9 +21,7 @@ class TokenizedSplit(torch.utils.data.Dataset):
         self.ids, self.offsets, self.labels = ids, offsets, labels
 
     @classmethod
-    def from_frame(
-        cls, frame: pd.DataFrame, tokenizer: PreTrainedTokenizerBase, max_length: int
-    ) -> "TokenizedSplit":
+    def from_frame(cls, frame: pd.DataFrame, tokenizer: PreTrainedTokenizerBase, max_length: int) -> "TokenizedSplit":
         """Tokenize a prepared split (columns `text`, `label`)."""
         encoded = tokenizer(list(frame["text"]), truncation=True, max_length=max_length)["input_ids"]
         dtype = np.uint16 if len(tokenizer) <= np.iinfo(np.uint16).max + 1 else np.int32

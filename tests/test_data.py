@@ -1,0 +1,117 @@
+"""Reading and cleaning the real vendored tweets, and clear errors on bad files."""
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tweet_sentiment.data import (
+    DataError,
+    clean_training_pool,
+    read_labelled_csv,
+    read_semeval_tsv,
+    read_tweeteval_split,
+    resolve_conflicts,
+)
+from tweet_sentiment.labels import LABELS
+from tweet_sentiment.sources import embedded_splits
+from tweet_sentiment.text import match_key
+
+EXTERNAL = Path(__file__).resolve().parents[1] / "data" / "external"
+
+
+@pytest.fixture(scope="module")
+def splits() -> dict[str, pd.DataFrame]:
+    return embedded_splits(EXTERNAL)
+
+
+def test_split_sizes_match_the_published_benchmark(splits):
+    assert len(splits["val"]) == 2000 and len(splits["test"]) == 12284
+    assert splits["test"]["label"].value_counts().to_dict() == {"neutral": 5937, "negative": 3972, "positive": 2375}
+    assert 47_000 < len(splits["train"]) < 48_500
+
+
+def test_no_val_or_test_tweet_leaks_into_train(splits):
+    train_keys = set(splits["train"]["text"].map(match_key))
+    held_out = pd.concat([splits["val"], splits["test"]])["text"].map(match_key)
+    assert not train_keys & set(held_out)
+
+
+def test_train_is_deduplicated_decoded_and_normalised(splits):
+    train = splits["train"]
+    assert train["id"].is_unique and train["text"].map(match_key).is_unique
+    assert not train["text"].str.contains(r"\\u[0-9a-fA-F]{4}").any()
+    tokens = {token for text in train["text"] for token in text.split()}
+    assert {t for t in tokens if t.startswith("@") and len(t) > 1} == {"@user"}
+    assert {t for t in tokens if t.startswith("http")} == {"http"}
+    assert set(train["label"]) == set(LABELS)
+
+
+def test_real_2013_row_has_its_escapes_decoded():
+    raw = read_semeval_tsv(EXTERNAL / "semeval2017-task4a" / "twitter-2013train-A.tsv.gz")
+    row = clean_training_pool(raw[raw["id"] == "263405084770172928"], [])
+    assert row["text"].tolist() == ["Theo Walcott is still shit, watch Rafa and Johnny deal with him on Saturday."]
+
+
+def test_conflicting_copies_take_the_majority_and_ties_are_dropped():
+    frame = pd.DataFrame(
+        {
+            "id": ["1", "2", "3", "4", "5"],
+            "text": ["good day", "Good day!", "good  day", "meh", "MEH"],
+            "label": ["positive", "positive", "neutral", "neutral", "negative"],
+        }
+    )
+    kept = resolve_conflicts(frame)
+    assert kept[["text", "label"]].values.tolist() == [["good day", "positive"]]
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def test_malformed_semeval_line_names_file_and_line(tmp_path: Path):
+    path = write(tmp_path / "bad.tsv", "1\tpositive\tfine\n2 no tabs here\n")
+    with pytest.raises(DataError, match=r"bad.tsv:2: expected `id<TAB>label<TAB>text`"):
+        read_semeval_tsv(path)
+
+
+def test_unknown_label_is_named(tmp_path: Path):
+    path = write(tmp_path / "bad.tsv", "1\tpositive\tfine\n2\tmixed\tunsure\n")
+    with pytest.raises(DataError, match=r"bad.tsv:2: unknown label 'mixed'"):
+        read_semeval_tsv(path)
+
+
+def test_non_utf8_file_names_the_line(tmp_path: Path):
+    path = write(tmp_path / "latin1.tsv", b"1\tpositive\tfine\n2\tneutral\tcaf\xe9\n")
+    with pytest.raises(DataError, match=r"latin1.tsv:2: not valid UTF-8"):
+        read_semeval_tsv(path)
+
+
+def test_corrupt_gzip_and_missing_file(tmp_path: Path):
+    with pytest.raises(DataError, match="not a valid gzip file"):
+        read_semeval_tsv(write(tmp_path / "x.tsv.gz", b"not gzip"))
+    with pytest.raises(DataError, match="file not found"):
+        read_semeval_tsv(tmp_path / "absent.tsv")
+
+
+def test_tweeteval_labels_must_pair_with_texts(tmp_path: Path):
+    texts = write(tmp_path / "val_text.txt", "a\nb\n")
+    with pytest.raises(DataError, match="has 2 lines but"):
+        read_tweeteval_split(texts, write(tmp_path / "val_labels.txt", "0\n"))
+    with pytest.raises(DataError, match=r"val_labels.txt:2: unknown label id '7'"):
+        read_tweeteval_split(texts, write(tmp_path / "val_labels.txt", "0\n7\n"))
+
+
+def test_user_csv_accepts_names_and_ids_and_names_missing_columns(tmp_path: Path):
+    path = write(tmp_path / "mine.csv", "tweet,sentiment\nlove it,positive\nhate it,0\n")
+    frame = read_labelled_csv(path, "tweet", "sentiment")
+    assert frame["label"].tolist() == ["positive", "negative"]
+    with pytest.raises(DataError, match=r"missing column\(s\) \['text'\]; it has \['tweet', 'sentiment'\]"):
+        read_labelled_csv(path, "text", "sentiment")
+
+
+def test_gzipped_files_are_read_transparently(tmp_path: Path):
+    path = write(tmp_path / "x.tsv.gz", gzip.compress(b"9\tneutral\thello\n"))
+    assert read_semeval_tsv(path)["text"].tolist() == ["hello"]

@@ -1,0 +1,84 @@
+"""The real pipeline, end to end, in a fresh clone: `dvc repro`, experiments, failures."""
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import run
+from tweet_sentiment.labels import LABELS
+
+pytestmark = pytest.mark.slow
+
+
+def dvc_json(repo: Path, *args: str):
+    return json.loads(run(["dvc", *args, "--json"], cwd=repo).stdout)
+
+
+def test_repro_produces_model_metrics_and_plots_and_is_up_to_date(quick_pipeline: Path):
+    repo = quick_pipeline
+    assert dvc_json(repo, "status") == {}
+    config = json.loads((repo / "models/finetuned/config.json").read_text())
+    assert list(config["id2label"].values()) == list(LABELS)
+    metrics = dvc_json(repo, "metrics", "show")
+    scores = metrics[""]["data"]["metrics/eval/metrics.json"]["data"]
+    assert 0.0 <= scores["test"]["macro_recall"] <= 1.0
+    split_sizes = json.loads((repo / "metrics/data.json").read_text())
+    assert split_sizes["test"]["rows"] == 12284
+    run(["dvc", "plots", "show", "-o", "plots_html"], cwd=repo)
+    page = (repo / "plots_html/index.html").read_text()
+    assert "Confusion matrix (TweetEval test)" in page and "Training loss" in page
+
+
+def test_exp_run_with_scientific_lr_records_a_number_and_diffs(quick_pipeline: Path):
+    repo = quick_pipeline
+    run(["dvc", "exp", "run", "-S", "lr=1e-5"], cwd=repo, timeout=900)
+    assert "lr: 1e-05" in (repo / "params.yaml").read_text()
+    experiments = dvc_json(repo, "exp", "show")
+    lrs = [
+        exp["data"]["params"]["params.yaml"]["data"]["lr"]
+        for row in experiments
+        for exp in [row, *[e for run_ in row.get("experiments") or [] for e in run_["revs"]]]
+        if exp.get("data")
+    ]
+    assert 1e-05 in lrs and all(isinstance(lr, float) for lr in lrs)
+    diff = dvc_json(repo, "metrics", "diff")
+    assert "test.macro_recall" in diff["metrics/eval/metrics.json"]
+    params_diff = dvc_json(repo, "params", "diff")
+    assert params_diff["params.yaml"]["lr"]["new"] == 1e-05
+    run(["dvc", "plots", "diff", "HEAD", "-o", "diff_html"], cwd=repo)
+    assert (repo / "diff_html/index.html").is_file()
+    run(["git", "checkout", "--", "."], cwd=repo)
+    run(["dvc", "checkout", "--force"], cwd=repo)
+
+
+def test_a_bad_param_stops_the_stage_with_its_name_and_loses_nothing(quick_pipeline: Path):
+    repo = quick_pipeline
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    (repo / "params.yaml").write_text(yaml.safe_dump(params | {"lr": "fast"}, sort_keys=False))
+    failed = run(["dvc", "repro"], cwd=repo, check=False)
+    assert failed.returncode != 0
+    assert "`lr` must be float, got 'fast'" in failed.stdout + failed.stderr
+    assert "Traceback" not in failed.stdout + failed.stderr
+    # DVC clears a stage's outs before running it; the model comes back from the
+    # cache and the metrics from git, so nothing is lost.
+    run(["git", "checkout", "--", "."], cwd=repo)
+    run(["dvc", "checkout", "--force"], cwd=repo)
+    assert dvc_json(repo, "status") == {}
+
+
+def test_a_malformed_data_file_names_the_file_and_line(quick_pipeline: Path):
+    repo = quick_pipeline
+    broken = repo / "data/external/tweeteval-sentiment/val_labels.txt.gz"
+    original = broken.read_bytes()
+    try:
+        broken.write_bytes(gzip.compress(b"0\n1\nseven\n"))
+        failed = run(["dvc", "repro", "download"], cwd=repo, check=False)
+        assert failed.returncode != 0
+        assert "has 2000 lines but" in failed.stdout + failed.stderr
+    finally:
+        broken.write_bytes(original)
+    run(["dvc", "checkout", "--force"], cwd=repo)
+    assert dvc_json(repo, "status") == {}
