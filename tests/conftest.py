@@ -5,6 +5,7 @@ a new user sees (commit before running them locally).
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,8 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-QUICK_PARAMS = {"max_train_samples": 256, "epochs": 1, "max_eval_samples": 128}
+# Enough training for clear-cut tweets to come out right, still about a minute.
+QUICK_PARAMS = {"max_train_samples": 2000, "epochs": 1, "max_eval_samples": 256}
 
 
 def tool_env(**extra: str) -> dict[str, str]:
@@ -59,4 +61,11 @@ def quick_pipeline(tmp_path_factory) -> Path:
     run(["dvc", "repro"], cwd=repo, timeout=900)
     run(["git", "add", "-A"], cwd=repo)
     run(["git", "commit", "--quiet", "-m", "quick baseline"], cwd=repo)
+    shutil.copytree(repo / "models/finetuned", repo.parent / "model")
     return repo
+
+
+@pytest.fixture(scope="session")
+def quick_model(quick_pipeline: Path) -> Path:
+    """A pristine copy of the quick pipeline's model, safe from tests that modify the clone."""
+    return quick_pipeline.parent / "model"

@@ -80,5 +80,6 @@ def test_a_malformed_data_file_names_the_file_and_line(quick_pipeline: Path):
         assert "has 2000 lines but" in failed.stdout + failed.stderr
     finally:
         broken.write_bytes(original)
+    run(["git", "checkout", "--", "."], cwd=repo)
     run(["dvc", "checkout", "--force"], cwd=repo)
     assert dvc_json(repo, "status") == {}

@@ -1,0 +1,73 @@
+"""BentoML service for tweet sentiment: `bentoml serve` from the repository root.
+
+- `POST /predict` `{"tweets": [...]}`: one `{pred_id, pred_label, scores}` per tweet,
+  requests merged by adaptive batching.
+- `GET /predict/?tweet=...`: the original FastAPI contract,
+  `{"pred_id": "1", "pred_label": "neutral"}`, kept for its callers.
+- `/healthz`, `/readyz`, `/metrics` come from BentoML; `/metrics` also carries
+  the predicted-label counter and the input-length histogram.
+"""
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import bentoml
+from pydantic import BaseModel, Field
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tweet_sentiment.predict import Predictor
+from tweet_sentiment.serving import MAX_TWEET_CHARS, MAX_TWEETS_PER_REQUEST, ServiceMetrics, Tweet
+
+MODEL_DIR = Path(os.environ.get("TWEET_SENTIMENT_MODEL_DIR", "models/finetuned"))
+
+
+class Prediction(BaseModel):
+    pred_id: int
+    pred_label: str
+    scores: dict[str, float]
+
+
+async def legacy_predict(request: Request) -> JSONResponse:
+    """The original `GET /predict/?tweet=...` endpoint, ids as strings as it answered."""
+    tweet = request.query_params.get("tweet", "")
+    if not tweet.strip() or len(tweet) > MAX_TWEET_CHARS:
+        message = f"query parameter `tweet` must hold 1 to {MAX_TWEET_CHARS} characters of text"
+        return JSONResponse({"error": message}, status_code=400)
+    service = bentoml.get_current_service()
+    [result] = await service.predict_one(tweet)
+    return JSONResponse({"pred_id": str(result["pred_id"]), "pred_label": result["pred_label"]})
+
+
+legacy_app = Starlette(routes=[Route("/", legacy_predict, methods=["GET"])])
+
+
+@bentoml.service(resources={"cpu": "2"}, traffic={"timeout": 60, "concurrency": 64}, workers=1)
+@bentoml.asgi_app(legacy_app, path="/predict")
+class TweetSentiment:
+    def __init__(self) -> None:
+        if not (MODEL_DIR / "config.json").is_file():
+            raise RuntimeError(
+                f"no fine-tuned model at {MODEL_DIR.resolve()}: run `dvc repro` (or `dvc pull`) first, "
+                "or set TWEET_SENTIMENT_MODEL_DIR"
+            )
+        self.predictor = Predictor(MODEL_DIR)
+        self.metrics = ServiceMetrics()
+
+    @bentoml.api(route="/predict", batchable=True, max_batch_size=128, max_latency_ms=30_000)
+    def predict(
+        self, tweets: Annotated[list[Tweet], Field(min_length=1, max_length=MAX_TWEETS_PER_REQUEST)]
+    ) -> list[Prediction]:
+        """Sentiment of each tweet, in order (adaptive batching merges concurrent requests)."""
+        results = self.predictor.predict(tweets)
+        self.metrics.observe(tweets, results)
+        return [Prediction(**result) for result in results]
+
+    async def predict_one(self, tweet: str) -> list[dict]:
+        results = await run_in_threadpool(self.predictor.predict, [tweet])
+        self.metrics.observe([tweet], results)
+        return results
