@@ -1,0 +1,525 @@
+"""The Google Cloud Storage DVC remote, proven against a local GCS emulator.
+
+Every slow test copies the quick pipeline's clone, points its `gcs` remote (the
+committed default) at a `gcp-storage-emulator` on 127.0.0.1 through
+`.dvc/config.local`, and drives the real `dvc` CLI. Nothing leaves 127.0.0.1:
+anonymous login skips Google's credential discovery, and the environment below
+keeps the few code paths that would still reach out (gcsfs's gRPC bucket-type
+probe, google-auth's metadata server check, gcsfs's raw-token lookup) local.
+
+After every fault the local cache is checked: no object lost, each one's md5
+still equal to its name (DVC 3 names `.dir` manifests by the md5 of their bytes
+too, plus the `.dir` suffix).
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, run, tool_env
+
+LOCALHOST = "127.0.0.1"
+BUCKET = "tweet-sentiment-ci"
+REMOTE = "gcs"
+OUTPUTS = ("data/prepared", "data/tokenized", "models/finetuned")
+TARGET_S = 30.0  # the issue's budget for a push or a pull of the pipeline's outputs
+
+# Environment of every dvc command here.
+REMOTE_ENV = {
+    # gcsfs >= 2025.x swaps in ExtendedGcsFileSystem, which first asks for the
+    # bucket's storage layout over gRPC/TLS; against a plain-HTTP emulator each
+    # call waits 60 s before falling back. Plain GCSFileSystem is what we test.
+    "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
+    # A credentialpath that is not a file is taken as a raw access token, whose
+    # expiry gcsfs would look up at oauth2.googleapis.com: keep that offline.
+    "FETCH_RAW_TOKEN_EXPIRY": "false",
+    # Never probe the GCE metadata server (and if anything did, probe nowhere).
+    "NO_GCE_CHECK": "true",
+    "GCE_METADATA_HOST": f"{LOCALHOST}:9",
+    "GCE_METADATA_IP": f"{LOCALHOST}:9",
+    "NO_PROXY": f"{LOCALHOST},localhost",
+    "no_proxy": f"{LOCALHOST},localhost",
+    "DVC_NO_ANALYTICS": "1",
+}
+
+CACHE_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{30}(\.dir)?$")
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOCALHOST, 0))
+        return sock.getsockname()[1]
+
+
+def dvc(repo: Path, *args: str, check: bool = True, timeout: float = 300):
+    return run(["dvc", *args], cwd=repo, check=check, timeout=timeout, **REMOTE_ENV)
+
+
+def configure_remote(repo: Path, endpoint: str, bucket: str = BUCKET, anonymous: bool = True) -> None:
+    """Point the committed `gcs` remote at an endpoint, in .dvc/config.local only."""
+    dvc(repo, "remote", "modify", "--local", REMOTE, "url", f"gs://{bucket}/tweet-sentiment")
+    dvc(repo, "remote", "modify", "--local", REMOTE, "endpointurl", endpoint)
+    dvc(repo, "remote", "modify", "--local", REMOTE, "allow_anonymous_login", str(anonymous).lower())
+
+
+def cache_objects(repo: Path) -> dict[str, str]:
+    """`XX/YYYY[.dir]` -> md5 of the bytes, for every object in the local cache."""
+    root = repo / ".dvc" / "cache" / "files" / "md5"
+    objects = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest = hashlib.md5()
+        with path.open("rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+        objects[path.relative_to(root).as_posix()] = digest.hexdigest()
+    return objects
+
+
+def assert_cache_intact(repo: Path, before: dict[str, str]) -> None:
+    """No object lost, no stray file, and each object's md5 still equals its name."""
+    after = cache_objects(repo)
+    assert set(before) <= set(after), f"cache objects lost: {sorted(set(before) - set(after))}"
+    for name, md5 in after.items():
+        assert CACHE_NAME.match(name), f"unexpected file in the cache: {name}"
+        assert name.removesuffix(".dir").replace("/", "") == md5, f"corrupted cache object: {name}"
+
+
+def pipeline_objects(repo: Path) -> set[str]:
+    """Cache names of the pipeline's cached outputs in dvc.lock: what push sends.
+
+    (The local cache may hold more: the run cache keeps copies of uncached
+    metrics too, which `dvc push` leaves out unless given --run-cache.)
+    """
+    root = repo / ".dvc" / "cache" / "files" / "md5"
+    names = set()
+    for stage in yaml.safe_load((repo / "dvc.lock").read_text())["stages"].values():
+        for out in stage.get("outs", []):
+            if out["path"] not in OUTPUTS:
+                continue
+            md5 = out["md5"]
+            names.add(f"{md5[:2]}/{md5[2:]}")
+            if md5.endswith(".dir"):
+                for entry in json.loads((root / md5[:2] / md5[2:]).read_text()):
+                    names.add(f"{entry['md5'][:2]}/{entry['md5'][2:]}")
+    return names
+
+
+def remote_status(repo: Path) -> dict:
+    """`dvc status -c` as JSON: {} when the remote holds everything the workspace uses."""
+    return json.loads(dvc(repo, "status", "-c", "--json").stdout or "{}")
+
+
+def delete_local_copies(repo: Path) -> None:
+    shutil.rmtree(repo / ".dvc" / "cache")
+    for out in OUTPUTS:
+        shutil.rmtree(repo / out)
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def assert_model_predicts(repo: Path) -> None:
+    script = (
+        "import json; from tweet_sentiment.predict import Predictor; "
+        "print(json.dumps(Predictor('models/finetuned').predict(['I love this!'])))"
+    )
+    result = run([sys.executable, "-c", script], cwd=repo, timeout=300, HF_HUB_OFFLINE="1")
+    predictions = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(predictions) == 1
+    assert predictions[0]["pred_label"] in {"negative", "neutral", "positive"}
+
+
+# --- the emulator and two test doubles ------------------------------------------------------------
+
+
+class Emulator:
+    """`gcp-storage-emulator` as a subprocess on 127.0.0.1, storing under a folder.
+
+    Stopping and starting again keeps the port and the stored objects, like a
+    real remote that went away and came back.
+    """
+
+    def __init__(self, data_dir: Path, bucket: str = BUCKET) -> None:
+        self.data_dir = data_dir
+        self.bucket = bucket
+        self.port: int | None = None
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{LOCALHOST}:{self.port}"
+
+    def start(self) -> None:
+        fixed_port = self.port is not None
+        for _ in range(1 if fixed_port else 5):
+            self.port = self.port if fixed_port else free_port()
+            if self._try_start():
+                return
+            self.stop()
+        raise RuntimeError(f"gcp-storage-emulator did not start on {self.endpoint}")
+
+    def _try_start(self) -> bool:
+        command = [sys.executable, "-m", "gcp_storage_emulator", "--data-dir", str(self.data_dir),
+                   "start", "--host", LOCALHOST, "--port", str(self.port),
+                   "--default-bucket", self.bucket, "--quiet"]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False  # e.g. the port was taken meanwhile
+            try:
+                url = f"{self.endpoint}/storage/v1/b/{self.bucket}"
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    return response.status == 200
+            except OSError:
+                time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+
+class StallingProxy:
+    """A TCP relay to the emulator that stops relaying uploads after `limit` bytes.
+
+    The push it carries then hangs mid-transfer, whatever the order of uploads,
+    so the test can kill it at a known point instead of racing a timer.
+    """
+
+    def __init__(self, upstream_port: int, limit: int) -> None:
+        self.upstream_port = upstream_port
+        self.limit = limit
+        self.relayed = 0
+        self.stalled = threading.Event()
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._listener = socket.create_server((LOCALHOST, 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{LOCALHOST}:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._closing.is_set():
+            try:
+                client, _ = self._listener.accept()
+                upstream = socket.create_connection((LOCALHOST, self.upstream_port))
+            except OSError:
+                return
+            with self._lock:
+                self._sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, upload: bool) -> None:
+        try:
+            while data := source.recv(64 * 1024):
+                if upload:
+                    with self._lock:
+                        allowed = max(0, min(len(data), self.limit - self.relayed))
+                        self.relayed += allowed
+                    if allowed < len(data):
+                        sink.sendall(data[:allowed])
+                        self.stalled.set()
+                        self._closing.wait()  # hold the rest back until closed
+                        return
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._closing.set()
+        with self._lock:
+            sockets, self._sockets = [self._listener, *self._sockets], []
+        for sock in sockets:
+            with suppress(OSError):
+                sock.close()
+
+
+class AuthRejectingServer:
+    """Answers every request as GCS answers a bad bearer token: 401 Invalid Credentials.
+
+    The emulator accepts any credentials, so this stands in for GCS's auth
+    check, and records the Authorization headers the client sent.
+    """
+
+    BODY = json.dumps({"error": {"code": 401, "message": "Invalid Credentials", "errors": [
+        {"message": "Invalid Credentials", "domain": "global", "reason": "authError",
+         "locationType": "header", "location": "Authorization"}]}}).encode()  # fmt: skip
+
+    def __init__(self) -> None:
+        self.authorizations: list[str | None] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reject(self) -> None:
+                outer.authorizations.append(self.headers.get("Authorization"))
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(401)
+                self.send_header("Content-Type", "application/json; charset=UTF-8")
+                self.send_header("Content-Length", str(len(outer.BODY)))
+                self.end_headers()
+                self.wfile.write(outer.BODY)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _reject
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer((LOCALHOST, 0), Handler)
+        self.endpoint = f"http://{LOCALHOST}:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def emulator(tmp_path) -> Iterator[Emulator]:
+    server = Emulator(tmp_path / "gcs")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def repo(quick_pipeline, tmp_path, emulator) -> Path:
+    """A private copy of the quick pipeline's clone, its remote on the emulator.
+
+    The copy has no git remote, so nothing here can push to the source repo.
+    """
+    copy = tmp_path / "repo"
+    shutil.copytree(quick_pipeline, copy, symlinks=True)
+    run(["git", "remote", "remove", "origin"], cwd=copy, check=False)
+    (copy / ".dvc" / "config.local").unlink(missing_ok=True)
+    configure_remote(copy, emulator.endpoint)
+    return copy
+
+
+# --- fast checks ---------------------------------------------------------------------------------
+
+
+def test_default_remote_is_a_gcs_bucket():
+    from configobj import ConfigObj
+
+    config = ConfigObj(str(REPO / ".dvc" / "config"))
+    assert config["core"]["autostage"] == "true"
+    assert config["core"]["remote"] == REMOTE
+    assert config[f'remote "{REMOTE}"']["url"].startswith("gs://")
+    assert config[f'remote "{REMOTE}"']["url"].endswith("/tweet-sentiment")
+
+
+def test_missing_key_file_is_taken_for_a_raw_token(monkeypatch, tmp_path):
+    """gcsfs does not check that `credentialpath` exists: a missing file is sent on
+    as a bearer token (after a token-info lookup at Google, faked here), so a typo
+    shows up as 'Provided token is either not valid, or expired.' or, with
+    FETCH_RAW_TOKEN_EXPIRY=false, as GCS's 401 'Invalid Credentials'."""
+    from gcsfs import credentials
+
+    missing = str(tmp_path / "missing-key.json")
+    calls = []
+
+    class Rejected:
+        status_code = 400
+
+    def fake_get(url, params, timeout):
+        calls.append((url, params))
+        return Rejected()
+
+    monkeypatch.delenv("FETCH_RAW_TOKEN_EXPIRY", raising=False)
+    monkeypatch.setattr(credentials.requests, "get", fake_get)
+    with pytest.raises(ValueError, match="not valid, or expired"):
+        credentials.GoogleCredentials("project", "full_control", missing)
+    assert calls == [("https://oauth2.googleapis.com/tokeninfo", {"access_token": missing})]
+
+
+# --- round trips ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_push_then_pull_restores_outputs_that_predict(repo, record_property):
+    before = cache_objects(repo)
+    assert_cache_intact(repo, before)
+    pushed = {name: before[name] for name in pipeline_objects(repo)}
+    size_mb = sum(f.stat().st_size for f in (repo / ".dvc" / "cache" / "files").rglob("*") if f.is_file()) / 1e6
+    assert remote_status(repo), "an empty remote must differ from the workspace"
+
+    push_s, push = timed(dvc, repo, "push")
+    assert "pushed" in push.stdout
+    assert remote_status(repo) == {}
+
+    delete_local_copies(repo)
+    pull_s, _ = timed(dvc, repo, "pull")
+    assert cache_objects(repo) == pushed
+    assert_cache_intact(repo, pushed)
+    assert remote_status(repo) == {}
+    assert json.loads(dvc(repo, "status", "--json").stdout or "{}") == {}
+    assert_model_predicts(repo)
+
+    record_property("push_s", round(push_s, 2))
+    record_property("pull_s", round(pull_s, 2))
+    print(f"\n{size_mb:.0f} MB: dvc push {push_s:.1f} s, dvc pull {pull_s:.1f} s")
+    # The quick outputs are full size: the model's size does not depend on the
+    # training params, and tokenize/download always cover every tweet.
+    assert push_s < TARGET_S and pull_s < TARGET_S
+
+
+@pytest.mark.slow
+def test_experiment_travels_through_git_and_gcs(repo, emulator, tmp_path):
+    origin = tmp_path / "origin.git"
+    run(["git", "init", "--quiet", "--bare", str(origin)], cwd=tmp_path)
+    run(["git", "remote", "add", "origin", str(origin)], cwd=repo)
+    run(["git", "push", "--quiet", "origin", "HEAD:refs/heads/main"], cwd=repo)
+
+    # Only the evaluate stage reruns: quick, and its inputs are cached outputs.
+    dvc(repo, "exp", "run", "--name", "remote-exp", "-S", "evaluate.batch_size=32", timeout=600)
+    dvc(repo, "exp", "push", "origin", "remote-exp")  # git refs to origin, data to gcs
+
+    fresh = tmp_path / "fresh"
+    run(["git", "clone", "--quiet", "--branch", "main", str(origin), str(fresh)], cwd=tmp_path)
+    configure_remote(fresh, emulator.endpoint)
+    dvc(fresh, "exp", "pull", "origin", "remote-exp")
+    assert "remote-exp" in dvc(fresh, "exp", "list", "--name-only").stdout
+    dvc(fresh, "exp", "apply", "remote-exp")
+
+    assert "batch_size: 32" in (fresh / "params.yaml").read_text()
+    assert_cache_intact(fresh, {})
+    assert json.loads(dvc(fresh, "status", "--json").stdout or "{}") == {}
+    assert remote_status(fresh) == {}
+    assert_model_predicts(fresh)
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_push_fails_clearly_while_the_remote_is_down_then_a_retry_succeeds(repo, emulator):
+    before = cache_objects(repo)
+    emulator.stop()
+
+    failed = dvc(repo, "push", check=False)  # gcsfs retries ~6 times first (~30 s)
+    assert failed.returncode != 0
+    assert f"Cannot connect to host {LOCALHOST}:{emulator.port}" in failed.stderr
+    assert_cache_intact(repo, before)
+
+    emulator.start()  # same port, same stored objects
+    dvc(repo, "push")
+    assert remote_status(repo) == {}
+    assert_cache_intact(repo, before)
+
+
+@pytest.mark.slow
+def test_push_to_a_missing_bucket_fails_clearly_then_the_fixed_url_works(repo, emulator):
+    before = cache_objects(repo)
+    configure_remote(repo, emulator.endpoint, bucket="no-such-bucket-here")
+
+    failed = dvc(repo, "push", check=False)
+    assert failed.returncode != 0
+    assert "no-such-bucket-here" in failed.stderr
+    assert_cache_intact(repo, before)
+
+    configure_remote(repo, emulator.endpoint)
+    dvc(repo, "push")
+    assert remote_status(repo) == {}
+    assert_cache_intact(repo, before)
+
+
+@pytest.mark.slow
+def test_push_with_a_missing_key_file_fails_clearly_then_fixed_credentials_work(repo, emulator, tmp_path):
+    before = cache_objects(repo)
+    missing = tmp_path / "no-such-key.json"
+    gate = AuthRejectingServer()
+    try:
+        configure_remote(repo, gate.endpoint, anonymous=False)
+        dvc(repo, "remote", "modify", "--local", REMOTE, "credentialpath", str(missing))
+        failed = dvc(repo, "push", check=False)  # gcsfs retries a 401 too (~20 s)
+    finally:
+        gate.close()
+    assert failed.returncode != 0
+    assert "Invalid Credentials" in failed.stderr
+    assert gate.authorizations and set(gate.authorizations) == {f"Bearer {missing}"}
+    assert_cache_intact(repo, before)
+
+    dvc(repo, "remote", "modify", "--local", "--unset", REMOTE, "credentialpath")
+    configure_remote(repo, emulator.endpoint)
+    dvc(repo, "push")
+    assert remote_status(repo) == {}
+    assert_cache_intact(repo, before)
+
+
+@pytest.mark.slow
+def test_interrupted_push_loses_nothing_and_a_retry_completes_it(repo, emulator):
+    before = cache_objects(repo)
+    pushed = {name: before[name] for name in pipeline_objects(repo)}
+    total = sum(f.stat().st_size for f in (repo / ".dvc" / "cache" / "files").rglob("*") if f.is_file())
+    proxy = StallingProxy(emulator.port, limit=total // 4)
+    configure_remote(repo, proxy.endpoint)
+    push = subprocess.Popen(
+        ["dvc", "push"], cwd=repo, env=tool_env(**REMOTE_ENV), start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        stalled = proxy.stalled.wait(timeout=120)
+        still_running = push.poll() is None
+    finally:
+        if push.poll() is None:
+            os.killpg(push.pid, signal.SIGKILL)
+        output = push.communicate(timeout=30)[0]
+        proxy.close()
+    assert stalled and still_running, f"push was not caught mid-transfer:\n{output}"
+    assert push.returncode == -signal.SIGKILL
+    assert_cache_intact(repo, before)
+
+    configure_remote(repo, emulator.endpoint)
+    assert remote_status(repo), "a push cut at a quarter cannot have sent everything"
+    dvc(repo, "push")
+    assert remote_status(repo) == {}
+    assert_cache_intact(repo, before)
+
+    delete_local_copies(repo)  # what the remote now holds must be whole
+    dvc(repo, "pull")
+    assert cache_objects(repo) == pushed
+    assert_cache_intact(repo, pushed)
