@@ -32,6 +32,10 @@ REGION=${GCP_REGION:-europe-west1}
 REPOSITORY=${AR_REPOSITORY:-tweet-sentiment}
 SERVICE=${SERVICE:-tweet-sentiment}
 TOOL=${CONTAINER_TOOL:-podman}
+if [[ $TOOL == podman ]]; then
+  # shellcheck source=scripts/containers_env.sh
+  source "$(dirname -- "${BASH_SOURCE[0]}")/containers_env.sh"  # the store build_image.sh wrote to
+fi
 REMOTE_IMAGE="$REGION-docker.pkg.dev/$PROJECT/$REPOSITORY/$SERVICE:${LOCAL_IMAGE##*:}"
 
 run() {

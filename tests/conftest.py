@@ -4,10 +4,14 @@ End-to-end tests work on a `git clone` of the committed HEAD, so they see what
 a new user sees (commit before running them locally).
 """
 
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -33,6 +37,21 @@ def run(args: list[str], cwd: Path, timeout: float = 600, check: bool = True, **
     return result
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def call(url: str, body: bytes | None = None, method: str = "POST") -> tuple[int, dict | list]:
+    request = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
 def clone_repo(target: Path) -> Path:
     """A fresh clone of the committed repository, ready for `dvc exp run`."""
     run(["git", "clone", "--quiet", str(REPO), str(target)], cwd=target.parent)
@@ -47,6 +66,14 @@ def set_params(repo: Path, **values) -> None:
     params = yaml.safe_load(path.read_text())
     path.write_text(yaml.safe_dump(params | values, sort_keys=False))
     run(["git", "commit", "--quiet", "-am", f"params: {values}"], cwd=repo)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_bento_store(tmp_path_factory) -> Path:
+    """Bentos built by tests go to a throwaway store, not the user's ~/bentoml."""
+    store = tmp_path_factory.mktemp("bentoml")
+    os.environ["BENTOML_HOME"] = str(store)
+    return store
 
 
 @pytest.fixture(scope="session")

@@ -31,12 +31,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, run, tool_env
+
+from tests.conftest import REPO, free_port, run, tool_env
 
 LOCALHOST = "127.0.0.1"
 BUCKET = "tweet-sentiment-ci"
 REMOTE = "gcs"
-OUTPUTS = ("data/prepared", "data/tokenized", "models/finetuned")
+PIPELINE_OUTPUTS = {"data/prepared", "data/tokenized", "models/finetuned"}  # at least these
 TARGET_S = 30.0  # the issue's budget for a push or a pull of the pipeline's outputs
 
 # Environment of every dvc command here.
@@ -57,19 +58,14 @@ REMOTE_ENV = {
     "DVC_NO_ANALYTICS": "1",
 }
 
+NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 CACHE_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{30}(\.dir)?$")
 
 
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOCALHOST, 0))
-        return sock.getsockname()[1]
-
-
-def dvc(repo: Path, *args: str, check: bool = True, timeout: float = 300):
+def dvc(repo: Path, *args: str, check: bool = True, timeout: float = 180):
     return run(["dvc", *args], cwd=repo, check=check, timeout=timeout, **REMOTE_ENV)
 
 
@@ -102,17 +98,30 @@ def assert_cache_intact(repo: Path, before: dict[str, str]) -> None:
         assert name.removesuffix(".dir").replace("/", "") == md5, f"corrupted cache object: {name}"
 
 
+def cached_outputs(repo: Path) -> set[str]:
+    """Paths of the stage outs in dvc.yaml that live in the DVC cache (not `cache: false`)."""
+    outputs = set()
+    for stage in yaml.safe_load((repo / "dvc.yaml").read_text())["stages"].values():
+        for out in stage.get("outs", []):
+            path, options = (out, {}) if isinstance(out, str) else next(iter(out.items()))
+            if (options or {}).get("cache", True):
+                outputs.add(path)
+    assert outputs >= PIPELINE_OUTPUTS
+    return outputs
+
+
 def pipeline_objects(repo: Path) -> set[str]:
-    """Cache names of the pipeline's cached outputs in dvc.lock: what push sends.
+    """Cache names of the cached outs recorded in dvc.lock: what `dvc push` sends.
 
     (The local cache may hold more: the run cache keeps copies of uncached
     metrics too, which `dvc push` leaves out unless given --run-cache.)
     """
     root = repo / ".dvc" / "cache" / "files" / "md5"
+    outputs = cached_outputs(repo)
     names = set()
     for stage in yaml.safe_load((repo / "dvc.lock").read_text())["stages"].values():
         for out in stage.get("outs", []):
-            if out["path"] not in OUTPUTS:
+            if out["path"] not in outputs:
                 continue
             md5 = out["md5"]
             names.add(f"{md5[:2]}/{md5[2:]}")
@@ -128,9 +137,14 @@ def remote_status(repo: Path) -> dict:
 
 
 def delete_local_copies(repo: Path) -> None:
+    """Remove the cache and every cached output, as on a machine that has only git."""
     shutil.rmtree(repo / ".dvc" / "cache")
-    for out in OUTPUTS:
-        shutil.rmtree(repo / out)
+    for out in cached_outputs(repo):
+        path = repo / out
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
@@ -183,16 +197,14 @@ class Emulator:
         command = [sys.executable, "-m", "gcp_storage_emulator", "--data-dir", str(self.data_dir),
                    "start", "--host", LOCALHOST, "--port", str(self.port),
                    "--default-bucket", self.bucket, "--quiet"]  # fmt: skip
-        self.process = subprocess.Popen(
-            command, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        self.process = subprocess.Popen(command, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 return False  # e.g. the port was taken meanwhile
             try:
                 url = f"{self.endpoint}/storage/v1/b/{self.bucket}"
-                with urllib.request.urlopen(url, timeout=2) as response:
+                with NO_PROXY_OPENER.open(url, timeout=2) as response:
                     return response.status == 200
             except OSError:
                 time.sleep(0.1)
@@ -241,6 +253,9 @@ class StallingProxy:
                 return
             with self._lock:
                 self._sockets += [client, upstream]
+            if self._closing.is_set():
+                self.close()
+                return
             threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
 
@@ -265,10 +280,15 @@ class StallingProxy:
                     sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
+        """Drop every connection: shutdown() first, as close() alone sends no FIN
+        while a relay thread is still blocked in recv() on that socket (and the
+        single-threaded emulator would wait forever for the rest of a body)."""
         self._closing.set()
         with self._lock:
             sockets, self._sockets = [self._listener, *self._sockets], []
         for sock in sockets:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
             with suppress(OSError):
                 sock.close()
 
@@ -425,7 +445,7 @@ def test_experiment_travels_through_git_and_gcs(repo, emulator, tmp_path):
     assert "remote-exp" in dvc(fresh, "exp", "list", "--name-only").stdout
     dvc(fresh, "exp", "apply", "remote-exp")
 
-    assert "batch_size: 32" in (fresh / "params.yaml").read_text()
+    assert yaml.safe_load((fresh / "params.yaml").read_text())["evaluate"]["batch_size"] == 32
     assert_cache_intact(fresh, {})
     assert json.loads(dvc(fresh, "status", "--json").stdout or "{}") == {}
     assert remote_status(fresh) == {}

@@ -2,17 +2,15 @@
 
 import json
 import os
-import socket
 import subprocess
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, tool_env
+from tests.conftest import REPO, call, free_port, tool_env
 from tweet_sentiment.labels import LABELS
 from tweet_sentiment.serving import MAX_TWEET_CHARS, MAX_TWEETS_PER_REQUEST
 
@@ -22,21 +20,6 @@ CLEAR_CASES = {
     "I hate this, worst service ever. Never again.": "negative",
     "So angry and disappointed with this terrible phone": "negative",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def call(url: str, body: bytes | None = None, method: str = "POST") -> tuple[int, dict | list]:
-    request = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def wait_ready(url: str, process: subprocess.Popen, timeout: float = 90) -> float:

@@ -1,0 +1,36 @@
+"""The service's OCI image, built without a Docker engine and run with `$PORT` set.
+
+Uses the Bento that the quick pipeline's `package` stage built, the scripts a
+user runs (scripts/build_image.sh, scripts/run_image.sh), buildah and podman.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import call, free_port, run
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="buildah/podman with vfs storage and chroot isolation need root"),
+]
+
+
+def test_container_serves_predict_on_port(quick_pipeline: Path):
+    repo = quick_pipeline
+    bento_tag = json.loads((repo / "models/bento.json").read_text())["tag"]
+    image = "tweet-sentiment:ci-test"
+    run(["bash", "scripts/build_image.sh", bento_tag, image], cwd=repo, timeout=2400, FORCE="1")
+    port, name = free_port(), "tweet-sentiment-ci-test"
+    run(["bash", "scripts/run_image.sh", image], cwd=repo, timeout=600, PORT=str(port), NAME=name)
+    try:
+        body = json.dumps({"tweets": ["I love this so much, best day ever! :)", "I hate this, worst service ever."]})
+        status, results = call(f"http://127.0.0.1:{port}/predict", body.encode())
+        assert status == 200, results
+        assert [r["pred_label"] for r in results] == ["positive", "negative"]
+        status, legacy = call(f"http://127.0.0.1:{port}/predict/?tweet=great%20game%20tonight", method="GET")
+        assert status == 200 and set(legacy) == {"pred_id", "pred_label"}
+    finally:
+        run(["bash", "scripts/run_image.sh", "--stop", name], cwd=repo, check=False)
