@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import bentoml
+import torch
 from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -21,9 +22,22 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tweet_sentiment.predict import Predictor
-from tweet_sentiment.serving import MAX_TWEET_CHARS, MAX_TWEETS_PER_REQUEST, ServiceMetrics, Tweet
+from tweet_sentiment.serving import (
+    MAX_BATCH,
+    MAX_TWEET_CHARS,
+    MAX_TWEETS_PER_REQUEST,
+    SUB_BATCH,
+    TORCH_THREADS_PER_WORKER,
+    ServiceMetrics,
+    Tweet,
+    cap_batching_wait,
+)
 
 MODEL_DIR = Path(os.environ.get("TWEET_SENTIMENT_MODEL_DIR", "models/finetuned"))
+# Tuned on 2 cores (BENCHMARKS.md): one worker process per core, one torch
+# thread each, beats one worker with two threads (1 thread is 40% more efficient
+# per core, and the two processes overlap HTTP work with inference).
+WORKERS = int(os.environ.get("TWEET_SENTIMENT_WORKERS", "2"))
 
 
 class Prediction(BaseModel):
@@ -43,10 +57,15 @@ async def legacy_predict(request: Request) -> JSONResponse:
     return JSONResponse({"pred_id": str(result["pred_id"]), "pred_label": result["pred_label"]})
 
 
+cap_batching_wait()
 legacy_app = Starlette(routes=[Route("/", legacy_predict, methods=["GET"])])
 
 
-@bentoml.service(resources={"cpu": "2"}, traffic={"timeout": 60, "concurrency": 64}, workers=1)
+@bentoml.service(
+    resources={"cpu": "2"},
+    traffic={"timeout": 60, "concurrency": 64},
+    workers=WORKERS,
+)
 @bentoml.asgi_app(legacy_app, path="/predict")
 class TweetSentiment:
     def __init__(self) -> None:
@@ -55,10 +74,11 @@ class TweetSentiment:
                 f"no fine-tuned model at {MODEL_DIR.resolve()}: run `dvc repro` (or `dvc pull`) first, "
                 "or set TWEET_SENTIMENT_MODEL_DIR"
             )
-        self.predictor = Predictor(MODEL_DIR)
+        torch.set_num_threads(TORCH_THREADS_PER_WORKER)
+        self.predictor = Predictor(MODEL_DIR, batch_size=SUB_BATCH)
         self.metrics = ServiceMetrics()
 
-    @bentoml.api(route="/predict", batchable=True, max_batch_size=128, max_latency_ms=30_000)
+    @bentoml.api(route="/predict", batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=30_000)
     def predict(
         self, tweets: Annotated[list[Tweet], Field(min_length=1, max_length=MAX_TWEETS_PER_REQUEST)]
     ) -> list[Prediction]:

@@ -165,8 +165,14 @@ def original_request(port: int):
 
 def run_loads(server: Server, request_maker, label: str, tweets: list[str], duration: float) -> list[LoadResult]:
     results = []
-    for clients, per_request, seconds in ((32, 1, duration), (32, 16, duration), (1, 1, duration / 3)):
-        result = LoadResult(f"{label}", clients, per_request)
+    loads = (
+        (1, 1, duration / 3, ""),
+        (32, 1, duration, ""),
+        (32, 16, duration, ""),
+        (1, 1, duration / 3, " (after load)"),
+    )
+    for clients, per_request, seconds, note in loads:
+        result = LoadResult(f"{label}{note}", clients, per_request)
         server.reset_peak()
         asyncio.run(drive(request_maker, result, tweets, seconds))
         result.peak_rss_mb = server.peak_rss / 2**20
@@ -234,7 +240,9 @@ def write_report(path: Path, results: list[LoadResult], agreement: dict, cold_st
         "",
         "Produced by `python scripts/benchmark_service.py` (re-run it to refresh this file). Load generator and",
         "server share the machine; each concurrent load runs for "
-        f"{duration:.0f} s, the single-client one for {duration / 3:.0f} s.",
+        f"{duration:.0f} s, the single-client ones for {duration / 3:.0f} s: first on the fresh server, then",
+        "again right after the concurrent loads (BentoML's adaptive batcher has then learnt a longer queue wait",
+        "and holds lone requests longer; it decays back within minutes).",
         "",
         f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"torch {torch.__version__}, fast bf16 on this CPU: {cpu_has_fast_bf16()}",

@@ -10,8 +10,9 @@
 # AR_REPOSITORY (tweet-sentiment), SERVICE (tweet-sentiment), CONTAINER_TOOL (podman|docker).
 #
 # Sizing, from BENCHMARKS.md (2 vCPU, loopback load):
-# - --cpu 2: the service is tuned for 2 cores (torch uses both; one BentoML worker).
-# - --memory 2Gi: peak server RSS under 32 concurrent clients stayed well below 1.5 GiB.
+# - --cpu 2: the service is tuned for 2 cores (two BentoML workers, one torch thread each).
+# - --memory 4Gi: two worker processes peaked at about 1.9 GiB RSS (shared pages counted twice)
+#   under 32 concurrent clients; 4 GiB leaves room for request bursts.
 # - --concurrency 32: 32 concurrent clients ran with zero 5xx; adaptive batching needs
 #   concurrent requests in one instance to form batches.
 # - --min-instances 1: keeps one warm instance (cold start is several seconds: Python,
@@ -63,7 +64,7 @@ run "$TOOL" push "$REMOTE_IMAGE"
 # Cloud Run sets $PORT (8080 here) and the container listens on it.
 run gcloud run deploy "$SERVICE" --project "$PROJECT" --region "$REGION" \
   --image "$REMOTE_IMAGE" --port 8080 \
-  --cpu 2 --memory 2Gi --concurrency 32 --min-instances 1 --max-instances 4 \
+  --cpu 2 --memory 4Gi --concurrency 32 --min-instances 1 --max-instances 4 \
   --cpu-boost --no-cpu-throttling --timeout 60 \
   --allow-unauthenticated
 run gcloud run services describe "$SERVICE" --project "$PROJECT" --region "$REGION" --format 'value(status.url)'

@@ -11,6 +11,17 @@ from pydantic import AfterValidator, Field
 
 MAX_TWEET_CHARS = 2000  # tweets are at most 280 chars; longer input is rejected, not truncated
 MAX_TWEETS_PER_REQUEST = 64
+# Adaptive batching merges requests into up to MAX_BATCH tweets; the model then
+# runs them in length-sorted sub-batches of SUB_BATCH. On random 128-tweet
+# batches, sub-batches of 16 ran 1.4x faster than 64 (less padding).
+MAX_BATCH = 128
+SUB_BATCH = 16
+TORCH_THREADS_PER_WORKER = 1
+# BentoML's batcher holds a lone request for about the average queue wait it
+# last measured; after a burst that is hundreds of ms. Batches still form while
+# a batch runs (one runs at a time), so capping the deliberate wait costs no
+# throughput and keeps light traffic fast.
+MAX_BATCH_WAIT_S = 0.005
 INPUT_LENGTH_BUCKETS = (10, 20, 40, 80, 140, 280, 560, 1000, MAX_TWEET_CHARS)
 
 
@@ -21,6 +32,22 @@ def _has_text(tweet: str) -> str:
 
 
 Tweet = Annotated[str, Field(max_length=MAX_TWEET_CHARS), AfterValidator(_has_text)]
+
+
+def cap_batching_wait(max_wait_s: float = MAX_BATCH_WAIT_S) -> None:
+    """Bound the wait that BentoML's adaptive batching optimizer learns (bentoml 1.4)."""
+    from bentoml._internal.marshal.dispatcher import Optimizer
+
+    if getattr(Optimizer.trigger_refresh, "capped", False):
+        return
+    refresh = Optimizer.trigger_refresh
+
+    def capped_refresh(self) -> None:
+        refresh(self)
+        self.wait = min(self.wait, max_wait_s)
+
+    capped_refresh.capped = True
+    Optimizer.trigger_refresh = capped_refresh
 
 
 class ServiceMetrics:
