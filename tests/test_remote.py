@@ -1,7 +1,7 @@
 """The Google Cloud Storage DVC remote, proven against a local GCS emulator.
 
 Every slow test copies the quick pipeline's clone, points its `gcs` remote (the
-committed default) at a `gcp-storage-emulator` on 127.0.0.1 through
+committed remote, made the default) at a `gcp-storage-emulator` on 127.0.0.1 through
 `.dvc/config.local`, and drives the real `dvc` CLI. Nothing leaves 127.0.0.1:
 anonymous login skips Google's credential discovery, and the environment below
 keeps the few code paths that would still reach out (gcsfs's gRPC bucket-type
@@ -70,8 +70,8 @@ def dvc(repo: Path, *args: str, check: bool = True, timeout: float = 180):
 
 
 def configure_remote(repo: Path, endpoint: str, bucket: str = BUCKET, anonymous: bool = True) -> None:
-    """Point the committed `gcs` remote at an endpoint, in .dvc/config.local only."""
-    dvc(repo, "remote", "modify", "--local", REMOTE, "url", f"gs://{bucket}/tweet-sentiment")
+    """Point the committed `gcs` remote at an endpoint and make it the default, in .dvc/config.local only."""
+    dvc(repo, "remote", "add", "--local", "--default", "--force", REMOTE, f"gs://{bucket}/tweet-sentiment")
     dvc(repo, "remote", "modify", "--local", REMOTE, "endpointurl", endpoint)
     dvc(repo, "remote", "modify", "--local", REMOTE, "allow_anonymous_login", str(anonymous).lower())
 
@@ -362,14 +362,21 @@ def repo(quick_pipeline, tmp_path, emulator) -> Path:
 # --- fast checks ---------------------------------------------------------------------------------
 
 
-def test_default_remote_is_a_gcs_bucket():
+def test_gcs_remote_is_configured_and_one_command_makes_it_the_default(tmp_path):
     from configobj import ConfigObj
 
     config = ConfigObj(str(REPO / ".dvc" / "config"))
     assert config["core"]["autostage"] == "true"
+    assert config[f'remote "{REMOTE}"']["url"] == "gs://YOUR-BUCKET/tweet-sentiment"
+    # Not the default until the bucket is real: DVC would otherwise probe the
+    # placeholder bucket (minutes of retries offline) on a fresh clone's first exp run.
+    assert "remote" not in config["core"]
+    shutil.copytree(REPO / ".dvc", tmp_path / ".dvc", ignore=shutil.ignore_patterns("cache", "tmp"))
+    run(["git", "init", "--quiet"], cwd=tmp_path)
+    dvc(tmp_path, "remote", "add", "--default", "--force", REMOTE, "gs://my-bucket/tweet-sentiment")
+    config = ConfigObj(str(tmp_path / ".dvc" / "config"))
     assert config["core"]["remote"] == REMOTE
-    assert config[f'remote "{REMOTE}"']["url"].startswith("gs://")
-    assert config[f'remote "{REMOTE}"']["url"].endswith("/tweet-sentiment")
+    assert config[f'remote "{REMOTE}"']["url"] == "gs://my-bucket/tweet-sentiment"
 
 
 def test_missing_key_file_is_taken_for_a_raw_token(monkeypatch, tmp_path):
