@@ -136,6 +136,13 @@ def remote_status(repo: Path) -> dict:
     return json.loads(dvc(repo, "status", "-c", "--json").stdout or "{}")
 
 
+def assert_retry_completes_the_push(repo: Path, before: dict[str, str]) -> None:
+    """After a fault is fixed, a plain `dvc push` completes and the cache is untouched."""
+    dvc(repo, "push")
+    assert remote_status(repo) == {}
+    assert_cache_intact(repo, before)
+
+
 def delete_local_copies(repo: Path) -> None:
     """Remove the cache and every cached output, as on a machine that has only git."""
     shutil.rmtree(repo / ".dvc" / "cache")
@@ -473,9 +480,7 @@ def test_push_fails_clearly_while_the_remote_is_down_then_a_retry_succeeds(repo,
     assert_cache_intact(repo, before)
 
     emulator.start()  # same port, same stored objects
-    dvc(repo, "push")
-    assert remote_status(repo) == {}
-    assert_cache_intact(repo, before)
+    assert_retry_completes_the_push(repo, before)
 
 
 @pytest.mark.slow
@@ -489,9 +494,7 @@ def test_push_to_a_missing_bucket_fails_clearly_then_the_fixed_url_works(repo, e
     assert_cache_intact(repo, before)
 
     configure_remote(repo, emulator.endpoint)
-    dvc(repo, "push")
-    assert remote_status(repo) == {}
-    assert_cache_intact(repo, before)
+    assert_retry_completes_the_push(repo, before)
 
 
 @pytest.mark.slow
@@ -512,9 +515,7 @@ def test_push_with_a_missing_key_file_fails_clearly_then_fixed_credentials_work(
 
     dvc(repo, "remote", "modify", "--local", "--unset", REMOTE, "credentialpath")
     configure_remote(repo, emulator.endpoint)
-    dvc(repo, "push")
-    assert remote_status(repo) == {}
-    assert_cache_intact(repo, before)
+    assert_retry_completes_the_push(repo, before)
 
 
 @pytest.mark.slow
@@ -542,9 +543,7 @@ def test_interrupted_push_loses_nothing_and_a_retry_completes_it(repo, emulator)
 
     configure_remote(repo, emulator.endpoint)
     assert remote_status(repo), "a push cut at a quarter cannot have sent everything"
-    dvc(repo, "push")
-    assert remote_status(repo) == {}
-    assert_cache_intact(repo, before)
+    assert_retry_completes_the_push(repo, before)
 
     delete_local_copies(repo)  # what the remote now holds must be whole
     dvc(repo, "pull")
