@@ -83,11 +83,13 @@ class TweetSentiment:
         self, tweets: Annotated[list[Tweet], Field(min_length=1, max_length=MAX_TWEETS_PER_REQUEST)]
     ) -> list[Prediction]:
         """Sentiment of each tweet, in order (adaptive batching merges concurrent requests)."""
-        results = self.predictor.predict(tweets)
-        self.metrics.observe(tweets, results)
-        return [Prediction(**result) for result in results]
+        return [Prediction(**result) for result in self.classify(tweets)]
 
     async def predict_one(self, tweet: str) -> list[dict]:
-        results = await run_in_threadpool(self.predictor.predict, [tweet])
-        self.metrics.observe([tweet], results)
+        return await run_in_threadpool(self.classify, [tweet])
+
+    def classify(self, tweets: list[str]) -> list[dict]:
+        """Predict and record the monitoring metrics: the one path of both endpoints."""
+        results = self.predictor.predict(tweets)
+        self.metrics.observe(tweets, results)
         return results
