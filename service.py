@@ -27,17 +27,20 @@ from tweet_sentiment.serving import (
     MAX_TWEET_CHARS,
     MAX_TWEETS_PER_REQUEST,
     SUB_BATCH,
-    TORCH_THREADS_PER_WORKER,
     ServiceMetrics,
     Tweet,
     cap_batching_wait,
 )
 
 MODEL_DIR = Path(os.environ.get("TWEET_SENTIMENT_MODEL_DIR", "models/finetuned"))
-# Tuned on 2 cores (BENCHMARKS.md): one worker process per core, one torch
-# thread each, beats one worker with two threads (1 thread is 40% more efficient
-# per core, and the two processes overlap HTTP work with inference).
+# Tuned on 2 cores (BENCHMARKS.md): two worker processes, each running two
+# sub-batches at once on one torch thread apiece. Each keep-alive connection
+# sticks to one worker and clients rarely split evenly, so each worker must be
+# able to use both cores on its own; with one torch thread per worker, uneven
+# splits cost up to half the throughput, and a single worker spends too much of
+# its time on HTTP to keep up with one-tweet requests.
 WORKERS = int(os.environ.get("TWEET_SENTIMENT_WORKERS", "2"))
+PARALLEL = int(os.environ.get("TWEET_SENTIMENT_PARALLEL", "2"))
 
 
 class Prediction(BaseModel):
@@ -74,8 +77,8 @@ class TweetSentiment:
                 f"no fine-tuned model at {MODEL_DIR.resolve()}: run `dvc repro` (or `dvc pull`) first, "
                 "or set TWEET_SENTIMENT_MODEL_DIR"
             )
-        torch.set_num_threads(TORCH_THREADS_PER_WORKER)
-        self.predictor = Predictor(MODEL_DIR, batch_size=SUB_BATCH)
+        torch.set_num_threads(1)
+        self.predictor = Predictor(MODEL_DIR, batch_size=SUB_BATCH, parallel_batches=PARALLEL)
         self.metrics = ServiceMetrics()
 
     @bentoml.api(route="/predict", batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=30_000)

@@ -10,8 +10,9 @@
 # AR_REPOSITORY (tweet-sentiment), SERVICE (tweet-sentiment), CONTAINER_TOOL (podman|docker).
 #
 # Sizing, from BENCHMARKS.md (2 vCPU, loopback load):
-# - --cpu 2: the service is tuned for 2 cores (two BentoML workers, one torch thread each).
-# - --memory 4Gi: two worker processes peaked at about 1.9 GiB RSS (shared pages counted twice)
+# - --cpu 2: the service is tuned for 2 cores (two BentoML workers, each running two one-thread
+#   sub-batches at once).
+# - --memory 4Gi: two worker processes peaked at about 2.5 GiB RSS (shared pages counted twice)
 #   under 32 concurrent clients; 4 GiB leaves room for request bursts.
 # - --concurrency 32: 32 concurrent clients ran with zero 5xx; adaptive batching needs
 #   concurrent requests in one instance to form batches.

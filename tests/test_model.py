@@ -18,6 +18,7 @@ from tweet_sentiment.modeling import (
     resolve_model_source,
 )
 from tweet_sentiment.predict import Predictor
+from tweet_sentiment.text import normalise
 from tweet_sentiment.tokenized import TokenizedSplit
 
 TWEETS = ["I love this phone!", "@bob worst service ever http://t.co/x", "The meeting is at 5pm.", ""]
@@ -73,6 +74,21 @@ def test_batching_does_not_change_answers(model_dir: Path, bf16: bool, atol: flo
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     singles = np.vstack([predictor.predict_proba([t]) for t in TWEETS])
     np.testing.assert_allclose(probabilities, singles, atol=atol)
+
+
+@pytest.mark.parametrize("parallel_batches", [1, 2])
+def test_traced_model_matches_the_eager_model(model_dir: Path, parallel_batches: int):
+    """The trace must hold for any batch shape, padded or not, not just the one it recorded."""
+    tweets = [*TWEETS[:3], "short", "a much longer tweet about the weather " * 5, "@user ok"]
+    predictor = Predictor(model_dir, batch_size=3, bf16=False, parallel_batches=parallel_batches)
+    model, tokenizer = load_classifier(str(model_dir)).eval(), load_tokenizer(str(model_dir))
+    with torch.no_grad():
+        for size in (1, 2, len(tweets)):
+            for start in range(0, len(tweets), size):
+                batch = tweets[start : start + size]
+                inputs = tokenizer([normalise(t) for t in batch], padding=True, return_tensors="pt")
+                eager = torch.softmax(model(**inputs).logits, dim=-1).numpy()
+                np.testing.assert_allclose(predictor.predict_proba(batch), eager, atol=1e-5)
 
 
 def test_predictor_returns_one_result_per_tweet_in_order(model_dir: Path):
