@@ -14,7 +14,7 @@ from typing import Annotated
 
 import bentoml
 import torch
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,7 +24,6 @@ from starlette.routing import Route
 from tweet_sentiment.predict import Predictor
 from tweet_sentiment.serving import (
     MAX_BATCH,
-    MAX_TWEET_CHARS,
     MAX_TWEETS_PER_REQUEST,
     SUB_BATCH,
     ServiceMetrics,
@@ -49,12 +48,16 @@ class Prediction(BaseModel):
     scores: dict[str, float]
 
 
+TWEET = TypeAdapter(Tweet)  # the same rules as each tweet of `POST /predict`
+
+
 async def legacy_predict(request: Request) -> JSONResponse:
     """The original `GET /predict/?tweet=...` endpoint, ids as strings as it answered."""
     tweet = request.query_params.get("tweet", "")
-    if not tweet.strip() or len(tweet) > MAX_TWEET_CHARS:
-        message = f"query parameter `tweet` must hold 1 to {MAX_TWEET_CHARS} characters of text"
-        return JSONResponse({"error": message}, status_code=400)
+    try:
+        TWEET.validate_python(tweet)
+    except ValidationError as error:
+        return JSONResponse({"error": f"query parameter `tweet`: {error.errors()[0]['msg']}"}, status_code=400)
     service = bentoml.get_current_service()
     [result] = await service.predict_one(tweet)
     return JSONResponse({"pred_id": str(result["pred_id"]), "pred_label": result["pred_label"]})

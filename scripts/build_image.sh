@@ -27,7 +27,7 @@ SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd -- "$SCRIPT_DIR/.." && pwd)"
 
 # shellcheck source=scripts/containers_env.sh
-source "$(dirname -- "${BASH_SOURCE[0]}")/containers_env.sh"
+source "$SCRIPT_DIR/containers_env.sh"
 export BUILDAH_FORMAT="${BUILDAH_FORMAT:-oci}"
 export DOCKER_BUILDKIT=0          # buildah backend has no BuildKit; keep Dockerfile plain
 export BENTOML_DO_NOT_TRACK="${BENTOML_DO_NOT_TRACK:-true}"
