@@ -2,13 +2,12 @@
 
 import logging
 import shutil
-import tempfile
-from pathlib import Path
 
 from dvclive import Live
 from transformers import set_seed
 
 from tweet_sentiment import paths
+from tweet_sentiment.hardware import use_bf16_training
 from tweet_sentiment.modeling import load_classifier, load_tokenizer
 from tweet_sentiment.params import Params
 from tweet_sentiment.stage import run_stage
@@ -27,10 +26,18 @@ def main(params: Params) -> None:
     model = load_classifier(params.base_model)
     log.info("fine-tuning %s (%s) on %d tweets", params.base_model, params.train.mode, len(train))
     live = Live(str(paths.TRAIN_LIVE), dvcyaml=False, save_dvc_exp=False)
-    with tempfile.TemporaryDirectory(prefix="finetune-checkpoints-") as checkpoints:
-        trainer = finetune(params, model, tokenizer, train, val, live, Path(checkpoints))
-        shutil.rmtree(paths.MODEL, ignore_errors=True)
-        trainer.save_model(str(paths.MODEL))
+    # Whether bf16 was used changes the weights: one dvc.lock must mean one result.
+    live.summary["bf16"] = use_bf16_training(params.train.bf16)
+    # A fixed, relative checkpoint dir: the Trainer's arguments (output_dir
+    # included) are logged to metrics/train/params.yaml, a tracked out.
+    shutil.rmtree(paths.CHECKPOINTS, ignore_errors=True)
+    trainer = finetune(params, model, tokenizer, train, val, live, paths.CHECKPOINTS)
+    shutil.rmtree(paths.MODEL, ignore_errors=True)
+    # Weights, config and tokenizer only: trainer.save_model() would add
+    # training_args.bin, a pickle whose bytes change from run to run.
+    trainer.model.save_pretrained(paths.MODEL)
+    tokenizer.save_pretrained(paths.MODEL)
+    shutil.rmtree(paths.CHECKPOINTS, ignore_errors=True)
     log.info("saved the best model to %s", paths.MODEL)
 
 

@@ -2,48 +2,31 @@
 
 The exported archive is a cached DVC out, so `dvc push` / `dvc pull` carry the
 Bento too; `bentoml import models/tweet-sentiment-bento.tar` restores it elsewhere.
+Both the Bento's version and the archive's bytes follow from the inputs alone,
+so a rerun with the same inputs leaves `dvc.lock` as it was.
 """
 
 import json
 import logging
-import shutil
-import subprocess
-import sys
+import tempfile
 from pathlib import Path
 
 import bentoml
+import yaml
 
 from tweet_sentiment import paths
+from tweet_sentiment.bento_archive import input_digest, write_reproducible_archive
 from tweet_sentiment.params import Params
 from tweet_sentiment.stage import run_stage
 
 log = logging.getLogger("package")
+BENTOFILE = Path("bentofile.yaml")
 
 
-TORCH_WHEEL = "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"  # as named in bentofile.yaml
-TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-
-
-def fetch_torch_wheel(target: Path) -> None:
-    """Put the CPU torch wheel where bentofile.yaml expects it.
-
-    Taken from pip's configured local wheel dirs when present (offline machines),
-    else downloaded from PyTorch's CPU index.
-    """
-    if (target / TORCH_WHEEL).is_file():
-        return
-    target.mkdir(parents=True, exist_ok=True)
-    config = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "get", "global.find-links"], capture_output=True, text=True
-    )
-    for directory in config.stdout.split():
-        if (local := Path(directory) / TORCH_WHEEL).is_file():
-            shutil.copy(local, target / TORCH_WHEEL)
-            return
-    log.info("downloading %s from %s", TORCH_WHEEL, TORCH_CPU_INDEX)
-    download = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.11"]
-    download += ["--platform", "manylinux_2_28_x86_64", "--index-url", TORCH_CPU_INDEX, "-d", str(target)]
-    subprocess.run([*download, "torch==2.13.0+cpu"], check=True, timeout=900)
+def bento_inputs(bentofile: Path) -> list[Path]:
+    """The bentofile and every file its `include` patterns take."""
+    patterns = yaml.safe_load(bentofile.read_text())["include"]
+    return [bentofile, *sorted({file for pattern in patterns for file in Path().glob(pattern) if file.is_file()})]
 
 
 def directory_bytes(path: str) -> int:
@@ -51,10 +34,14 @@ def directory_bytes(path: str) -> int:
 
 
 def main(params: Params) -> None:
-    fetch_torch_wheel(paths.WHEELS)
-    bento = bentoml.bentos.build_bentofile("bentofile.yaml", build_ctx=".")
-    paths.BENTO_ARCHIVE.unlink(missing_ok=True)
-    bentoml.export_bento(bento.tag, str(paths.BENTO_ARCHIVE.resolve()))
+    version = input_digest(bento_inputs(BENTOFILE))
+    tag = f"{yaml.safe_load(BENTOFILE.read_text())['name']}:{version}"
+    if tag in {str(bento.tag) for bento in bentoml.list(tag.split(":")[0])}:
+        bentoml.delete(tag)  # same inputs, same Bento: rebuild it rather than fail
+    bento = bentoml.bentos.build_bentofile(str(BENTOFILE), build_ctx=".", version=version)
+    with tempfile.TemporaryDirectory() as tmp:
+        exported = Path(bentoml.export_bento(bento.tag, str(Path(tmp) / "bento.tar")))
+        write_reproducible_archive(exported, paths.BENTO_ARCHIVE)
     info = {
         "tag": str(bento.tag),
         "bento_bytes": directory_bytes(bento.path),

@@ -103,13 +103,16 @@ def resolve_conflicts(frame: pd.DataFrame) -> pd.DataFrame:
     """Keep one row per tweet: majority label across copies; drop ties.
 
     Copies are found by `match_key`, which also catches re-posts under a new id.
+    The vote comes before de-duplication by id: each distinct (id, label) pair
+    is one vote, so a tweet listed in two files with two labels is a tie, not
+    whichever file came first.
     """
-    frame = frame.drop_duplicates("id").assign(key=lambda f: f["text"].map(match_key))
-    votes = frame.groupby(["key", "label"]).size().unstack(fill_value=0)
+    frame = frame.assign(key=frame["text"].map(match_key))
+    votes = frame.drop_duplicates(["id", "label"]).groupby(["key", "label"]).size().unstack(fill_value=0)
     tied = votes.eq(votes.max(axis=1), axis=0).sum(axis=1) > 1
     winner = votes.idxmax(axis=1)[~tied]
     frame = frame[frame["key"].map(winner) == frame["label"]]
-    return frame.drop_duplicates("key").drop(columns="key")
+    return frame.drop_duplicates("id").drop_duplicates("key").drop(columns="key")
 
 
 def clean_training_pool(raw: pd.DataFrame, held_out_texts: Iterable[str]) -> pd.DataFrame:

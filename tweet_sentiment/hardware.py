@@ -18,3 +18,11 @@ def bf16_training_available() -> bool:
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
     return cpu_has_fast_bf16()
+
+
+def use_bf16_training(setting: bool | str) -> bool:
+    """The `train.bf16` param: `auto` probes the hardware, a boolean is taken as it is.
+
+    The result changes the trained weights, so `finetune` records it in its metrics.
+    """
+    return bf16_training_available() if setting == "auto" else bool(setting)

