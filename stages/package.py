@@ -6,6 +6,7 @@ Both the Bento's version and the archive's bytes follow from the inputs alone,
 so a rerun with the same inputs leaves `dvc.lock` as it was.
 """
 
+import contextlib
 import json
 import logging
 import tempfile
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import bentoml
 import yaml
+from bentoml.exceptions import NotFound
 
 from tweet_sentiment import paths
 from tweet_sentiment.bento_archive import input_digest, write_reproducible_archive
@@ -36,7 +38,7 @@ def directory_bytes(path: str) -> int:
 def main(params: Params) -> None:
     version = input_digest(bento_inputs(BENTOFILE))
     tag = f"{yaml.safe_load(BENTOFILE.read_text())['name']}:{version}"
-    if tag in {str(bento.tag) for bento in bentoml.list(tag.split(":")[0])}:
+    with contextlib.suppress(NotFound):
         bentoml.delete(tag)  # same inputs, same Bento: rebuild it rather than fail
     bento = bentoml.bentos.build_bentofile(str(BENTOFILE), build_ctx=".", version=version)
     with tempfile.TemporaryDirectory() as tmp:

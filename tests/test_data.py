@@ -66,6 +66,27 @@ def test_conflicting_copies_take_the_majority_and_ties_are_dropped():
     assert kept[["text", "label"]].values.tolist() == [["good day", "positive"]]
 
 
+def test_an_id_listed_twice_with_two_labels_is_a_tie_not_first_come():
+    """Real rows: tweet 100154119884513280 is 'positive' in one SemEval file and 'negative' in another."""
+    text = "Mail on Sunday: Cesc Fabregas is so desperate to leave Arsenal for Barcelona"
+    frame = pd.DataFrame(
+        {
+            "id": ["100154119884513280", "100154119884513280", "7", "7", "8"],
+            "text": [text, text, "same old", "same old", "fine day"],
+            "label": ["positive", "negative", "neutral", "neutral", "positive"],
+        }
+    )
+    kept = resolve_conflicts(frame)
+    assert kept[["id", "label"]].values.tolist() == [["7", "neutral"], ["8", "positive"]]
+
+
+def test_real_pool_conflicts_are_voted_before_ids_are_deduplicated(splits):
+    train = splits["train"].set_index("id")
+    assert "100154119884513280" not in train.index  # positive vs negative: a tie, dropped
+    assert train.loc["639222713710604288", "text"].startswith("in that same election- LibDems lower than BNP, ")
+    assert "Independent Socialist Party & Indipendant" in train.loc["639222713710604288", "text"]
+
+
 def write(path: Path, text: str | bytes) -> Path:
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     return path

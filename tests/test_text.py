@@ -8,6 +8,14 @@ def test_normalise_follows_tweeteval():
     assert normalise(tweet) == "@user loved it!! see http and http #fun"
 
 
+def test_html_entities_are_decoded_once_and_for_all():
+    assert normalise("Tom &amp; Jerry &lt;3 &quot;ok&quot; &gt;&gt;") == 'Tom & Jerry <3 "ok" >>'
+    # a real 2015 training tweet, escaped three times over
+    tripled = "The Beatles for personal &amp;amp;amp; professional reasons"
+    assert normalise(tripled) == "The Beatles for personal & professional reasons"
+    assert normalise(normalise(tripled)) == normalise(tripled)  # evaluate re-normalises prepared text
+
+
 def test_lone_at_sign_is_kept_and_any_http_prefix_is_a_link():
     assert normalise("meet me @ 5 httpx") == "meet me @ 5 http"  # TweetEval's startswith rule
 

@@ -1,0 +1,71 @@
+"""Same inputs, same bytes; and the pipeline runs wherever DVC runs it (queued experiments).
+
+A queued experiment runs in a copy under `.dvc/tmp/exps/`, a dot-directory, so
+the dot-directory clone covers both the workspace and the queue.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import QUICK_PARAMS, clone_repo, run
+
+pytestmark = pytest.mark.slow
+
+QUICK_SET = [arg for name, value in QUICK_PARAMS.items() for arg in ("-S", f"{name}={value}")]
+
+
+def test_forced_rerun_leaves_dvc_lock_and_git_status_unchanged(quick_pipeline: Path):
+    repo = quick_pipeline
+    lock = (repo / "dvc.lock").read_text()
+    run(["dvc", "repro", "--force"], cwd=repo, timeout=900)
+    assert (repo / "dvc.lock").read_text() == lock
+    assert run(["git", "status", "--porcelain"], cwd=repo).stdout == ""
+
+
+@pytest.fixture(scope="module")
+def hidden_clone(tmp_path_factory) -> Path:
+    parent = tmp_path_factory.mktemp("dot") / ".hidden"
+    parent.mkdir()
+    return clone_repo(parent / "repo")
+
+
+def test_quick_experiment_runs_through_package_under_a_dot_directory(hidden_clone: Path, tmp_path: Path):
+    repo = hidden_clone
+    run(["dvc", "exp", "run", *QUICK_SET], cwd=repo, timeout=900)
+    tag = json.loads((repo / "models/bento.json").read_text())["tag"]
+    # The exported archive is a real Bento: another store imports it under the same tag.
+    run(["bentoml", "import", "models/tweet-sentiment-bento.tar"], cwd=repo, BENTOML_HOME=str(tmp_path))
+    listed = run(["bentoml", "list", "-o", "json"], cwd=repo, BENTOML_HOME=str(tmp_path)).stdout
+    assert tag in {bento["tag"] for bento in json.loads(listed)}
+
+
+def queue_status(repo: Path) -> str:
+    return run(["dvc", "queue", "status"], cwd=repo).stdout
+
+
+def test_a_queued_grid_succeeds_with_queue_start(hidden_clone: Path):
+    repo = hidden_clone
+    run(["dvc", "exp", "run", "--queue", "-S", "lr=3e-5,1e-4", *QUICK_SET], cwd=repo)
+    run(["dvc", "queue", "start", "-j", "1"], cwd=repo)
+    deadline = time.monotonic() + 1500
+    while any(state in queue_status(repo) for state in ("Queued", "Running")):
+        assert time.monotonic() < deadline, queue_status(repo)
+        time.sleep(5)
+    status = queue_status(repo)
+    failed = [line.split()[0] for line in status.splitlines() if line.rstrip().endswith("Failed")]
+    logs = [run(["dvc", "queue", "logs", task], cwd=repo, check=False).stdout for task in failed]
+    assert not failed, status + "\n".join(logs)
+    assert status.count("Success") == 2, status
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], cwd=repo).stdout)
+    finished = {
+        exp["data"]["params"]["params.yaml"]["data"]["lr"]: exp["data"]["metrics"]
+        for row in shown
+        for experiment in row.get("experiments") or []
+        for exp in experiment["revs"]
+        if exp.get("data") and exp["data"].get("status") == "Success"
+    }
+    assert {3e-05, 1e-04} <= set(finished)
+    assert all("metrics/eval/metrics.json" in finished[lr] for lr in (3e-05, 1e-04))
