@@ -1,7 +1,7 @@
 """DVC stage `package`: build the Bento (service code + fine-tuned model) and export it.
 
 The exported archive is a cached DVC out, so `dvc push` / `dvc pull` carry the
-Bento too; `bentoml import models/tweet-sentiment-bento.tar` restores it elsewhere.
+Bento too; `bentoml import "$PWD/models/tweet-sentiment-bento.tar"` restores it elsewhere.
 Both the Bento's version and the archive's bytes follow from the inputs alone,
 so a rerun with the same inputs leaves `dvc.lock` as it was.
 """

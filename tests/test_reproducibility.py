@@ -37,7 +37,9 @@ def test_quick_experiment_runs_through_package_under_a_dot_directory(hidden_clon
     run(["dvc", "exp", "run", *QUICK_SET], cwd=repo, timeout=900)
     tag = json.loads((repo / "models/bento.json").read_text())["tag"]
     # The exported archive is a real Bento: another store imports it under the same tag.
-    run(["bentoml", "import", "models/tweet-sentiment-bento.tar"], cwd=repo, BENTOML_HOME=str(tmp_path))
+    # (bentoml 1.4.40's import needs an absolute path: a relative one is read from /)
+    archive = str(repo / "models/tweet-sentiment-bento.tar")
+    run(["bentoml", "import", archive], cwd=repo, BENTOML_HOME=str(tmp_path))
     listed = run(["bentoml", "list", "-o", "json"], cwd=repo, BENTOML_HOME=str(tmp_path)).stdout
     assert tag in {bento["tag"] for bento in json.loads(listed)}
 
