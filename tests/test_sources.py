@@ -1,6 +1,8 @@
 """The `data.source` choices: embedded is tested in test_data; here the others."""
 
-import time
+import re
+import shutil
+import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,19 +17,35 @@ EXTERNAL = REPO / "data" / "external"
 DEFAULTS = load_params(REPO / "params.yaml").data
 
 
-def test_tweeteval_download_fails_fast_and_clearly_offline():
-    params = replace(DEFAULTS, source="tweeteval", tweeteval_url="http://127.0.0.1:9/tweeteval", timeout_s=5)
-    started = time.perf_counter()
-    with pytest.raises(DataError, match=r"could not download http://127.0.0.1:9/tweeteval/train_text.txt .*embedded"):
+def test_tweeteval_download_fails_at_once_and_clearly_when_unreachable(monkeypatch, closed_port: int):
+    """Passes online and offline: the URL is a closed 127.0.0.1 port (no proxy in between).
+
+    "At once": the first file's failure stops the stage; nothing is retried.
+    """
+    url = f"http://127.0.0.1:{closed_port}/tweeteval"
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    opened = []
+    urlopen = urllib.request.urlopen
+
+    def spy(target, *args, **kwargs):
+        opened.append(target)
+        return urlopen(target, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "urlopen", spy)
+    params = replace(DEFAULTS, source="tweeteval", tweeteval_url=url, timeout_s=5)
+    with pytest.raises(DataError, match=rf"could not download {re.escape(url)}/train_text.txt .*embedded"):
         build_splits(params, EXTERNAL)
-    assert time.perf_counter() - started < 10
+    assert opened == [f"{url}/train_text.txt"]
 
 
 def test_users_csv_is_cleaned_and_scored_on_tweeteval(tmp_path: Path):
-    csv = tmp_path / "mine.csv"
+    external = tmp_path / "external"  # a stand-in for data/external/, where the CSV must live
+    shutil.copytree(EXTERNAL / "tweeteval-sentiment", external / "tweeteval-sentiment")
+    csv = external / "mine.csv"
     csv.write_text('text,label\n"Loving the new album @artist https://t.co/x",positive\nmeh,1\n"worst day",negative\n')
     params = replace(DEFAULTS, source="csv", csv_path=str(csv))
-    splits = build_splits(params, EXTERNAL)
+    splits = build_splits(params, external)
     assert splits["train"]["text"].tolist() == ["Loving the new album @user http", "meh", "worst day"]
     assert splits["train"]["label"].tolist() == ["positive", "neutral", "negative"]
     assert len(splits["test"]) == 12284
@@ -36,3 +54,10 @@ def test_users_csv_is_cleaned_and_scored_on_tweeteval(tmp_path: Path):
 def test_csv_source_without_a_path_says_what_to_set():
     with pytest.raises(DataError, match=r"data\.csv_path is empty"):
         build_splits(replace(DEFAULTS, source="csv", csv_path=None), EXTERNAL)
+
+
+def test_csv_outside_the_tracked_folder_is_refused(tmp_path: Path):
+    csv = tmp_path / "mine.csv"
+    csv.write_text("text,label\nmeh,1\n")
+    with pytest.raises(DataError, match=rf"data\.csv_path '{re.escape(str(csv))}' is outside"):
+        build_splits(replace(DEFAULTS, source="csv", csv_path=str(csv)), EXTERNAL)

@@ -98,6 +98,14 @@ def load_classifier(name: str) -> PreTrainedModel:
     )
 
 
+def _describe_key(key: str | tuple) -> str:
+    """A loading-info key; mismatches come as (key, checkpoint shape, model shape)."""
+    if isinstance(key, tuple):
+        name, saved, expected = key
+        return f"{name} (saved {list(saved)} vs expected {list(expected)})"
+    return key
+
+
 def load_finetuned(model_dir: str | Path) -> PreTrainedModel:
     """A fine-tuned classifier, loaded strictly: every weight present and our label map.
 
@@ -111,13 +119,17 @@ def load_finetuned(model_dir: str | Path) -> PreTrainedModel:
     hf_logging.set_verbosity_error()  # the problem is reported once, below, not as a load table
     hf_logging.disable_progress_bar()
     try:
-        model, info = AutoModelForSequenceClassification.from_pretrained(model_dir, output_loading_info=True)
+        # Mismatched shapes are collected in `info` (and refused below) instead of
+        # transformers' own error, which names neither the directory nor the key.
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            model_dir, output_loading_info=True, ignore_mismatched_sizes=True
+        )
     finally:
         hf_logging.set_verbosity(verbosity)
         if progress:
             hf_logging.enable_progress_bar()
     problems = [
-        f"{kind.replace('_', ' ')} {', '.join(sorted(map(str, keys)))}"
+        f"{kind.replace('_', ' ')} {', '.join(sorted(map(_describe_key, keys)))}"
         for kind in ("missing_keys", "mismatched_keys", "unexpected_keys")
         if (keys := info[kind])
     ]

@@ -5,9 +5,13 @@ starting BentoML, and so the metrics are created lazily: prometheus_client
 must be imported after BentoML sets PROMETHEUS_MULTIPROC_DIR in the worker.
 """
 
+import logging
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
+
+# A child of BentoML's logger, so `bentoml serve` prints it like its own lines.
+logger = logging.getLogger("bentoml.tweet_sentiment")
 
 MAX_TWEET_CHARS = 2000  # tweets are at most 280 chars; longer input is rejected, not truncated
 MAX_TWEETS_PER_REQUEST = 64
@@ -33,13 +37,53 @@ def _has_text(tweet: str) -> str:
 Tweet = Annotated[str, Field(max_length=MAX_TWEET_CHARS), AfterValidator(_has_text)]
 
 
-def cap_batching_wait(max_wait_s: float = MAX_BATCH_WAIT_S) -> None:
-    """Bound the wait that BentoML's adaptive batching optimizer learns (bentoml 1.4)."""
-    from bentoml._internal.marshal.dispatcher import Optimizer
+# `cap_batching_wait` patches a private part of BentoML, written against 1.4.40:
+# `Optimizer.trigger_refresh` sets `self.wait`, which `CorkDispatcher` then holds
+# lone requests for. Another series may change either; check, then update this.
+BENTOML_SERIES = "1.4."
 
-    if getattr(Optimizer.trigger_refresh, "capped", False):
-        return
-    refresh = Optimizer.trigger_refresh
+
+def check_bentoml_version(version: str | None = None) -> bool:
+    """False, with a warning, unless BentoML is the series the batching hook was written for."""
+    if version is None:
+        import bentoml
+
+        version = bentoml.__version__
+    if version.startswith(BENTOML_SERIES):
+        return True
+    logger.warning(
+        "bentoml %s: the cap on adaptive batching's wait (tweet_sentiment/serving.py) was written for bentoml "
+        "%sx; check that bentoml._internal.marshal.dispatcher.Optimizer.trigger_refresh still sets `wait`, "
+        "then update BENTOML_SERIES",
+        version,
+        BENTOML_SERIES,
+    )
+    return False
+
+
+def cap_batching_wait(max_wait_s: float = MAX_BATCH_WAIT_S) -> bool:
+    """Bound the wait that BentoML's adaptive batching optimizer learns (bentoml 1.4).
+
+    Returns whether the cap applies; where BentoML's internals differ it warns
+    and leaves BentoML as it is (lone requests may then wait longer), never crashes.
+    """
+    check_bentoml_version()
+    try:
+        from bentoml._internal.marshal.dispatcher import Optimizer
+
+        refresh = Optimizer.trigger_refresh
+        problem = "" if hasattr(Optimizer(max_latency=1.0), "wait") else "Optimizer has no `wait` attribute"
+    except (ImportError, AttributeError, TypeError) as error:
+        problem = f"{type(error).__name__}: {error}"
+    if problem:
+        logger.warning(
+            "not capping adaptive batching's wait, bentoml's internals changed (%s); "
+            "lone requests may be held for the whole learned batching wait",
+            problem,
+        )
+        return False
+    if getattr(refresh, "capped", False):
+        return True
 
     def capped_refresh(self) -> None:
         refresh(self)
@@ -47,6 +91,7 @@ def cap_batching_wait(max_wait_s: float = MAX_BATCH_WAIT_S) -> None:
 
     capped_refresh.capped = True
     Optimizer.trigger_refresh = capped_refresh
+    return True
 
 
 class ServiceMetrics:

@@ -1,0 +1,80 @@
+"""Request validation, the batching-wait cap and the monitoring series, on the real libraries."""
+
+import pytest
+from bentoml._internal.marshal.dispatcher import Optimizer
+from prometheus_client import REGISTRY
+from pydantic import TypeAdapter, ValidationError
+
+from tweet_sentiment.serving import (
+    INPUT_LENGTH_BUCKETS,
+    MAX_BATCH_WAIT_S,
+    MAX_TWEET_CHARS,
+    ServiceMetrics,
+    Tweet,
+    cap_batching_wait,
+)
+
+TWEET = TypeAdapter(Tweet)
+
+
+@pytest.mark.parametrize("text", ["great game!", " x ", "é" * MAX_TWEET_CHARS])
+def test_real_text_up_to_the_limit_is_accepted_unchanged(text: str):
+    assert TWEET.validate_python(text) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "empty or whitespace only"),
+        (" \n\t ", "empty or whitespace only"),
+        ("a" * (MAX_TWEET_CHARS + 1), f"at most {MAX_TWEET_CHARS} characters"),
+        (42, "valid string"),
+        (None, "valid string"),
+    ],
+)
+def test_bad_tweets_are_rejected_with_a_reason(value, reason: str):
+    with pytest.raises(ValidationError) as error:
+        TWEET.validate_python(value)
+    assert reason in error.value.errors()[0]["msg"]
+
+
+def _optimizer_after(waits: list[float]) -> Optimizer:
+    optimizer = Optimizer(max_latency=30.0)
+    optimizer.o_stat.extend((n, 0.01 * n, wait) for n, wait in zip(range(1, len(waits) + 1), waits, strict=True))
+    optimizer.trigger_refresh()
+    return optimizer
+
+
+def test_batching_wait_is_capped_once_and_short_waits_are_kept():
+    cap_batching_wait()
+    patched = Optimizer.trigger_refresh
+    cap_batching_wait()  # idempotent: service.py runs it in every worker import
+    assert Optimizer.trigger_refresh is patched
+    assert _optimizer_after([0.4, 0.6, 0.5]).wait == MAX_BATCH_WAIT_S  # BentoML alone would wait 0.5 s
+    assert _optimizer_after([0.001, 0.002, 0.003]).wait == pytest.approx(0.002)
+    optimizer = _optimizer_after([0.4, 0.6, 0.5])
+    assert optimizer.o_a == pytest.approx(0.01, abs=1e-6)  # the rest of BentoML's fit is untouched
+
+
+@pytest.fixture
+def metrics():
+    service_metrics = ServiceMetrics()
+    yield service_metrics
+    REGISTRY.unregister(service_metrics.predictions)  # one registry per process: leave it as found
+    REGISTRY.unregister(service_metrics.input_chars)
+
+
+def test_metrics_count_labels_and_tweet_lengths(metrics: ServiceMetrics):
+    tweets = ["great game!", "worst day ever", "a" * 300]
+    results = [{"pred_label": "positive"}, {"pred_label": "negative"}, {"pred_label": "positive"}]
+    metrics.observe(tweets, results)
+    sample = REGISTRY.get_sample_value
+    assert sample("tweet_sentiment_predictions_total", {"label": "positive"}) == 2
+    assert sample("tweet_sentiment_predictions_total", {"label": "negative"}) == 1
+    assert sample("tweet_sentiment_input_chars_count") == 3
+    assert sample("tweet_sentiment_input_chars_sum") == 11 + 14 + 300
+    assert sample("tweet_sentiment_input_chars_bucket", {"le": "20.0"}) == 2
+    assert sample("tweet_sentiment_input_chars_bucket", {"le": "280.0"}) == 2
+    assert sample("tweet_sentiment_input_chars_bucket", {"le": str(float(INPUT_LENGTH_BUCKETS[-1]))}) == 3
+    with pytest.raises(ValueError):
+        metrics.observe(tweets, results[:2])  # a result per tweet, or nothing adds up

@@ -1,0 +1,123 @@
+"""Fine-tuning pieces on the real tweets and the real embedded base model: class weights,
+the weighted loss, and a short real training run (head only) logged by DVCLive."""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from dvclive import Live
+from transformers import EvalPrediction, set_seed
+
+from tweet_sentiment.hardware import bf16_training_available
+from tweet_sentiment.labels import LABEL2ID, LABELS
+from tweet_sentiment.metrics import headline_scores
+from tweet_sentiment.modeling import EMBEDDED_MODEL_ID, load_classifier, load_tokenizer
+from tweet_sentiment.params import load_params
+from tweet_sentiment.sources import embedded_splits
+from tweet_sentiment.tokenized import TokenizedSplit
+from tweet_sentiment.training import (
+    BEST_METRIC,
+    class_weights,
+    compute_metrics,
+    finetune,
+    training_arguments,
+    weighted_cross_entropy,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def splits() -> dict[str, pd.DataFrame]:
+    return embedded_splits(REPO / "data" / "external")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer(EMBEDDED_MODEL_ID)
+
+
+def test_balanced_weights_favour_the_rare_class_of_the_real_training_pool(splits):
+    labels = splits["train"]["label"].map(LABEL2ID).to_numpy()
+    weights = class_weights(labels, "balanced")
+    counts = np.bincount(labels, minlength=len(LABELS))
+    # 'balanced' = n / (k * count): every class then carries the same total weight.
+    np.testing.assert_allclose(weights.numpy() * counts, np.full(3, len(labels) / 3), rtol=1e-5)
+    assert weights.dtype == torch.float32
+    assert int(weights.argmax()) == LABEL2ID["negative"]  # 16% of the pool, the rarest class
+    assert class_weights(labels, "none") is None
+
+
+def test_weighted_loss_matches_torch_and_weights_the_rare_class():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-1.0, 3.0, 0.0]])
+    labels = torch.tensor([0, 2, 1])
+    outputs = type("Outputs", (), {"logits": logits})()
+    unweighted = torch.nn.functional.cross_entropy(logits, labels)
+    assert torch.isclose(weighted_cross_entropy(None)(outputs, labels), unweighted)
+    weights = torch.tensor([3.0, 1.0, 1.0])
+    expected = torch.nn.functional.cross_entropy(logits, labels, weight=weights)
+    assert torch.isclose(weighted_cross_entropy(weights)(outputs, labels), expected)
+    # A batch with a wrong answer on the up-weighted class and a right one elsewhere:
+    # the weighted mean leans towards the mistake.
+    two = type("Outputs", (), {"logits": torch.tensor([[0.0, 2.0, 0.0], [0.0, 0.0, 2.0]])})()
+    batch = torch.tensor([0, 2])
+    assert weighted_cross_entropy(torch.tensor([5.0, 1.0, 1.0]))(two, batch) > weighted_cross_entropy(None)(two, batch)
+
+
+def test_compute_metrics_scores_argmax_of_the_logits():
+    logits = np.array([[3.0, 0.0, 0.0], [0.0, 2.0, 1.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    labels = np.array([0, 1, 2, 2])
+    scores = compute_metrics(EvalPrediction(predictions=logits, label_ids=labels))
+    assert scores == headline_scores(labels, [0, 1, 2, 0])
+    assert scores["accuracy"] == 0.75 and scores["macro_recall"] == pytest.approx((1 + 1 + 0.5) / 3)
+
+
+def test_training_arguments_follow_params(tmp_path: Path):
+    params = load_params(REPO / "params.yaml")
+    args = training_arguments(replace(params, lr=3e-5, epochs=3, batch_size=8, seed=7), tmp_path)
+    assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (3e-5, 3, 8)
+    assert args.seed == 7 and args.data_seed == 7
+    assert args.metric_for_best_model == BEST_METRIC and args.greater_is_better and args.load_best_model_at_end
+    assert args.per_device_eval_batch_size == params.train.eval_batch_size
+    assert args.weight_decay == params.train.weight_decay
+    # bf16 follows `train.bf16`: off when pinned off, the hardware probe under `auto`.
+    assert training_arguments(replace(params, train=replace(params.train, bf16=False)), tmp_path).bf16 is False
+    auto = training_arguments(replace(params, train=replace(params.train, bf16="auto")), tmp_path)
+    assert auto.bf16 == bf16_training_available()
+
+
+def test_head_only_finetune_trains_the_head_keeps_the_encoder_and_logs_to_dvclive(
+    splits, tokenizer, tmp_path: Path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # DVCLive and the Trainer write nothing into the repository
+    params = load_params(REPO / "params.yaml")
+    params = replace(params, lr=1e-3, epochs=2, batch_size=16, train=replace(params.train, mode="head"))
+    set_seed(params.seed)
+    train = TokenizedSplit.from_frame(splits["train"].sample(96, random_state=params.seed), tokenizer, 64)
+    val = TokenizedSplit.from_frame(splits["val"].sample(48, random_state=params.seed), tokenizer, 64)
+    model = load_classifier(EMBEDDED_MODEL_ID)
+    encoder_before = {name: p.detach().clone() for name, p in model.base_model.named_parameters()}
+    head_before = {name: p.detach().clone() for name, p in model.classifier.named_parameters()}
+
+    live = Live(str(tmp_path / "live"), dvcyaml=False, save_dvc_exp=False)
+    trainer = finetune(params, model, tokenizer, train, val, live, tmp_path / "checkpoints")
+
+    model = trainer.model
+    assert all(not p.requires_grad for p in model.base_model.parameters())
+    assert all(torch.equal(p, encoder_before[name]) for name, p in model.base_model.named_parameters())
+    assert any(not torch.equal(p, head_before[name]) for name, p in model.classifier.named_parameters())
+    assert trainer.state.epoch == 2 and 0.0 <= trainer.state.best_metric <= 1.0
+    evaluated = [entry for entry in trainer.state.log_history if f"eval_{BEST_METRIC}" in entry]
+    assert len(evaluated) == 2  # one validation pass per epoch
+    assert trainer.state.best_metric == max(entry[f"eval_{BEST_METRIC}"] for entry in evaluated)
+    # DVCLive got the per-epoch validation scores and the training loss.
+    metrics = json.loads((tmp_path / "live" / "metrics.json").read_text())
+    assert 0.0 <= metrics["eval"][BEST_METRIC] <= 1.0
+    assert (tmp_path / "live" / "plots" / "metrics" / "eval" / f"{BEST_METRIC}.tsv").is_file()
+    # ...but no run timings: a tracked out must not change when the inputs do not.
+    logged = [path.name for path in (tmp_path / "live").rglob("*")] + list(metrics["eval"]) + list(metrics)
+    assert not [name for name in logged if "runtime" in name or "per_second" in name]
