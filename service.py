@@ -39,7 +39,9 @@ from tweet_sentiment.serving import (
     logger,
 )
 
-MODEL_DIR = Path(os.environ.get("TWEET_SENTIMENT_MODEL_DIR", "models/finetuned"))
+# Next to this file by default: in a container `bentoml serve` (where the
+# deployment check runs) starts in the Bento's root, not in src/ with the model.
+MODEL_DIR = Path(os.environ.get("TWEET_SENTIMENT_MODEL_DIR", Path(__file__).resolve().parent / "models/finetuned"))
 # Tuned on 2 cores (BENCHMARKS.md): two worker processes, each running two
 # sub-batches at once on one torch thread apiece. Each keep-alive connection
 # sticks to one worker and clients rarely split evenly, so each worker must be

@@ -1,34 +1,42 @@
 #!/usr/bin/env bash
-# Build a local Debian bookworm + Python 3.11 base image for BentoML containers
-# WITHOUT a Docker engine and WITHOUT access to a container registry.
+# Build, WITHOUT a Docker engine and WITHOUT a container registry, a local stand-in for the
+# base image that a Bento's generated Dockerfile starts FROM, stored under that same name.
 #
-#   debootstrap (minbase) -> rootfs tarball -> buildah (vfs, chroot) -> local tag
+#   debootstrap (minbase) -> rootfs tarball -> buildah (vfs, chroot) -> docker.io/library/python:3.11-slim
 #
-# The resulting tag is meant to be used as `docker.base_image` in bentofile.yaml:
+# bentofile.yaml sets no docker.base_image, so BentoML 1.4 renders its standard Dockerfile:
+# `FROM python:3.11-slim`, apt-get install of its default system packages, `pip install uv`,
+# `uv venv /app/.venv`, `uv pip install -r env/python/requirements.txt`. A Docker user pulls
+# the real python:3.11-slim from Docker Hub. Here no registry is reachable, so this script
+# builds Debian bookworm + Debian's Python 3.11 and commits it as
+# docker.io/library/python:3.11-slim, which is how buildah/podman spell the short name
+# `python:3.11-slim`: with `--pull=never` the FROM resolves from local storage.
+# (The real image is Debian + a source-built CPython in /usr/local; this one uses Debian's
+# python3.11 in /usr/bin. BentoML's Dockerfile needs only python3.11, pip, bash, groupadd,
+# useradd and apt, which both have.)
 #
-#   docker:
-#     base_image: localhost/bento-base-py311:bookworm
+# The name is read from the Bento's env/docker/Dockerfile, not hard-coded.
 #
-# BentoML then renders its generic `base.j2` Dockerfile template
-# (FROM <base_image>; no apt-get step; pip installs uv; uv venv /app/.venv ...),
-# and buildah finds the image in local containers-storage instead of pulling.
-#
-# Usage:  scripts/build_base_image.sh            # build if the tag is missing
-#         FORCE=1 scripts/build_base_image.sh    # rebuild even if it exists
+# Usage:  scripts/build_base_image.sh [BENTO_TAG]        # default BENTO_TAG tweet-sentiment:latest
+#         FORCE=1 scripts/build_base_image.sh [BENTO_TAG] # rebuild even if the image exists
+#         BASE_IMAGE=python:3.11-slim scripts/build_base_image.sh   # no Bento needed
+# scripts/build_image.sh runs it by itself when the Bento's base image is missing and its
+# registry is unreachable.
 #
 # Environment knobs (all optional):
-#   BASE_IMAGE      tag to create              (default localhost/bento-base-py311:bookworm)
+#   BASE_IMAGE      image name to create (default: the FROM of the Bento's Dockerfile; if the
+#                   Bento is not in the store, python:3.11-slim, BentoML's default for 3.11)
+#   BENTOML_BIN     bentoml CLI used to find the Bento (default <repo>/.venv/bin/bentoml)
 #   SUITE           Debian suite               (default bookworm -> python3.11)
 #   MIRROR          Debian mirror              (default http://deb.debian.org/debian)
-#   EXTRA_PACKAGES  extra Debian packages, comma separated (e.g. "build-essential,git").
-#                   NOTE: bentofile `docker.system_packages` is IGNORED by BentoML when
-#                   `docker.base_image` is set, so system packages belong here.
+#   EXTRA_PACKAGES  extra Debian packages, comma separated (e.g. "build-essential,git")
 #   WORK_DIR        scratch dir for the rootfs (default /var/tmp/bento-base-build)
 #   FORCE=1         rebuild even when BASE_IMAGE already exists
 #   KEEP_ROOTFS=1   keep the debootstrap rootfs dir after import (debugging)
 set -euo pipefail
 
-BASE_IMAGE="${BASE_IMAGE:-localhost/bento-base-py311:bookworm}"
+SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd -- "$SCRIPT_DIR/.." && pwd)"
 SUITE="${SUITE:-bookworm}"
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 EXTRA_PACKAGES="${EXTRA_PACKAGES:-}"
@@ -37,12 +45,43 @@ FORCE="${FORCE:-0}"
 KEEP_ROOTFS="${KEEP_ROOTFS:-0}"
 
 # shellcheck source=scripts/containers_env.sh
-source "$(dirname -- "${BASH_SOURCE[0]}")/containers_env.sh"
+source "$SCRIPT_DIR/containers_env.sh"
 
 log() { printf '\033[1;34m[build_base_image %(%H:%M:%S)T]\033[0m %s\n' -1 "$*"; }
 die() { printf '\033[1;31m[build_base_image] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
 
+[[ $# -le 1 ]] || die "usage: $0 [BENTO_TAG]"
 [[ "$(id -u)" == 0 ]] || die "must run as root (debootstrap + buildah vfs)"
+
+# ---------------------------------------------------------------- which name
+if [[ -z "${BASE_IMAGE:-}" ]]; then
+  BENTO_TAG="${1:-tweet-sentiment:latest}"
+  if [[ -z "${BENTOML_BIN:-}" ]]; then
+    if [[ -x "$REPO_DIR/.venv/bin/bentoml" ]]; then BENTOML_BIN="$REPO_DIR/.venv/bin/bentoml"
+    else BENTOML_BIN="$(command -v bentoml || true)"; fi
+  fi
+  bento_path=""
+  if [[ -n "$BENTOML_BIN" ]]; then
+    bento_path="$("$BENTOML_BIN" get "$BENTO_TAG" -o path 2>/dev/null | tail -n 1)" || true
+  fi
+  if [[ -n "$bento_path" && -f "$bento_path/env/docker/Dockerfile" ]]; then
+    BASE_IMAGE="$(dockerfile_base_image "$bento_path/env/docker/Dockerfile")"
+    [[ -n "$BASE_IMAGE" ]] || die "no FROM line in $bento_path/env/docker/Dockerfile"
+    log "base image from $BENTO_TAG's Dockerfile: FROM $BASE_IMAGE"
+  else
+    BASE_IMAGE="python:3.11-slim"
+    log "bento $BENTO_TAG not in the store -> BentoML's default base for Python 3.11: $BASE_IMAGE"
+  fi
+fi
+SHORT_NAME="$BASE_IMAGE"
+BASE_IMAGE="$(qualify_image "$BASE_IMAGE")"
+# python:X.Y-... promises Python X.Y: the Debian suite must ship that version
+WANT_PY=""
+if [[ "$BASE_IMAGE" =~ ^docker\.io/library/python:([0-9]+\.[0-9]+) ]]; then
+  WANT_PY="${BASH_REMATCH[1]}"
+else
+  log "WARNING: $SHORT_NAME is not a python:X.Y image; building Debian $SUITE + python3 under that name anyway"
+fi
 
 # ---------------------------------------------------------------- host tools
 ensure_tools() {
@@ -69,7 +108,7 @@ image_exists() { bah inspect --type image "$1" >/dev/null 2>&1; }
 
 if image_exists "$BASE_IMAGE" && [[ "$FORCE" != 1 ]]; then
   log "image $BASE_IMAGE already exists -> skipping (FORCE=1 to rebuild)"
-  bah images --filter reference="${BASE_IMAGE%%:*}" 2>/dev/null || true
+  bah images "$BASE_IMAGE" 2>/dev/null || true
   exit 0
 fi
 
@@ -115,12 +154,8 @@ umount_rootfs
 log "post-processing rootfs"
 PYVER="$(chroot "$ROOTFS" python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
 log "python in rootfs: $(chroot "$ROOTFS" python3 --version 2>&1)"
-
-# PEP 668: Debian marks the system interpreter "externally managed", which makes the
-# `pip install --require-hashes uv==...` step of BentoML's generated Dockerfile fail
-# with "error: externally-managed-environment". The official python:*-slim images do
-# not have this marker either.
-rm -f "$ROOTFS/usr/lib/python$PYVER/EXTERNALLY-MANAGED"
+[[ -z "$WANT_PY" || "$PYVER" == "$WANT_PY" ]] \
+  || die "$SHORT_NAME wants Python $WANT_PY but Debian $SUITE ships $PYVER: set SUITE (bookworm=3.11, trixie=3.13)"
 
 cat >"$ROOTFS/etc/apt/sources.list" <<EOF
 deb $MIRROR $SUITE main
@@ -135,10 +170,44 @@ path-exclude /usr/share/man/*
 path-exclude /usr/share/info/*
 path-exclude /usr/share/locale/*
 EOF
+# PEP 668: Debian marks the system interpreter "externally managed", which makes the
+# `pip install --require-hashes uv==...` step of BentoML's generated Dockerfile fail
+# with "error: externally-managed-environment". The official python:*-slim images do
+# not have this marker either. Excluded for dpkg too, so no python3.11 upgrade (the one
+# below, or a later apt-get in a Dockerfile) brings it back.
+echo 'path-exclude /usr/lib/python3*/EXTERNALLY-MANAGED' >"$ROOTFS/etc/dpkg/dpkg.cfg.d/no-externally-managed"
+rm -f "$ROOTFS/usr/lib/python$PYVER/EXTERNALLY-MANAGED"
 cat >"$ROOTFS/etc/apt/apt.conf.d/docker-no-recommends" <<'EOF'
 APT::Install-Recommends "false";
 APT::Install-Suggests "false";
 EOF
+# apt settings of the official debian images (debuerreotype), which python:*-slim inherits:
+# an `apt-get install` in a Dockerfile (BentoML's installs build-essential, git, gnupg2)
+# leaves no .deb archives behind, and the package lists stay gzipped.
+cat >"$ROOTFS/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+echo 'Acquire::GzipIndexes "true";' >"$ROOTFS/etc/apt/apt.conf.d/docker-gzip-indexes"
+echo 'Acquire::Languages "none";' >"$ROOTFS/etc/apt/apt.conf.d/docker-no-languages"
+echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$ROOTFS/etc/apt/apt.conf.d/docker-autoremove-suggests"
+# Updates and security fixes, as the official images carry. Needed here too: build_image.sh
+# bind-mounts the host CA bundle over /etc/ssl/certs/ca-certificates.crt during the build, so
+# the `apt-get install ca-certificates` of BentoML's Dockerfile must find the package current
+# (an upgrade's postinst cannot replace the mounted file). When Debian ships a newer
+# ca-certificates, rebuild this image: FORCE=1 scripts/build_base_image.sh
+log "apt-get dist-upgrade from $SUITE-updates and $SUITE-security"
+if ! chroot "$ROOTFS" sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get dist-upgrade -y -qq' \
+    >"$WORK_DIR/upgrade.log" 2>&1; then
+  tail -n 30 "$WORK_DIR/upgrade.log" >&2
+  die "apt-get dist-upgrade in the rootfs failed (full log: $WORK_DIR/upgrade.log)"
+fi
+# shellcheck disable=SC2016  # ${Version} is dpkg-query's field, not a shell variable
+log "upgraded $(grep -c '^Setting up ' "$WORK_DIR/upgrade.log" || true) packages;" \
+    "ca-certificates $(chroot "$ROOTFS" dpkg-query -W -f '${Version}' ca-certificates)"
+umount_rootfs
 chroot "$ROOTFS" apt-get clean
 rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin \
        "$ROOTFS"/var/cache/debconf/*-old "$ROOTFS"/var/log/*.log "$ROOTFS"/var/log/apt/* \
@@ -159,7 +228,7 @@ log "rootfs tarball: $(du -h "$TARBALL" | cut -f1)"
 [[ "$KEEP_ROOTFS" == 1 ]] || { assert_no_mounts; rm -rf --one-file-system "$ROOTFS"; }
 
 # ---------------------------------------------------------------- import
-log "importing into containers-storage as $BASE_IMAGE (driver=$STORAGE_DRIVER)"
+log "importing into containers-storage as $BASE_IMAGE (stand-in for $SHORT_NAME; driver=$STORAGE_DRIVER)"
 t2=$(date +%s)
 ctr="$(bah from --pull=never scratch)"
 cleanup_ctr() { bah rm "$ctr" >/dev/null 2>&1 || true; umount_rootfs; }
@@ -182,6 +251,7 @@ bah config \
   --env UV_SYSTEM_CERTS=1 \
   --cmd /bin/bash \
   --label org.opencontainers.image.title="debian-$SUITE-python$PYVER (debootstrap minbase)" \
+  --label org.opencontainers.image.description="local stand-in for $SHORT_NAME built by scripts/build_base_image.sh" \
   --label org.opencontainers.image.base.name="debootstrap:$SUITE" \
   "$ctr"
 bah commit --quiet --rm "$ctr" "$BASE_IMAGE" >/dev/null
@@ -196,10 +266,16 @@ log "smoke test (buildah run --isolation chroot)"
 ctr="$(bah from --pull=never "$BASE_IMAGE")"
 trap cleanup_ctr EXIT
 bah run --isolation chroot "$ctr" -- sh -c \
-  'python --version && pip --version && command -v groupadd useradd bash >/dev/null && echo tools-ok'
+  'python --version && pip --version && command -v groupadd useradd bash apt-get >/dev/null &&
+   ! ls /usr/lib/python3*/EXTERNALLY-MANAGED 2>/dev/null && echo tools-ok'
 bah rm "$ctr" >/dev/null
 trap umount_rootfs EXIT
+# the short name, as a Dockerfile writes it, must resolve to this image without a pull
+[[ "$(bah inspect --type image --format '{{.FromImageID}}' "$SHORT_NAME" 2>/dev/null)" \
+   == "$(bah inspect --type image --format '{{.FromImageID}}' "$BASE_IMAGE")" ]] \
+  || die "buildah does not resolve $SHORT_NAME to $BASE_IMAGE in local storage"
+log "short name $SHORT_NAME resolves to $BASE_IMAGE locally"
 
 log "import+commit took $((t3 - t2))s; debootstrap took $((t1 - t0))s"
-bah images --filter reference="${BASE_IMAGE%%:*}"
-log "done: use  docker: { base_image: $BASE_IMAGE }  in bentofile.yaml"
+bah images "$BASE_IMAGE"
+log "done: a Dockerfile's  FROM $SHORT_NAME  now resolves locally (buildah bud --pull=never)"

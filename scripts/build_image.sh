@@ -2,24 +2,42 @@
 # Build an OCI image from a built Bento WITHOUT a Docker daemon (buildah, vfs, chroot).
 #
 # Usage:  scripts/build_image.sh BENTO_TAG [IMAGE_TAG]
-#   BENTO_TAG  e.g. tweet_sentiment:latest or tweet_sentiment:abc123 (from `bentoml build`)
+#   BENTO_TAG  e.g. tweet-sentiment:latest or tweet-sentiment:abc123 (from `bentoml build`)
 #   IMAGE_TAG  default: <bento name>:<bento version>  (stored as localhost/<name>:<version>)
 #
-# Route 1 (default, METHOD=containerize):
-#     bentoml containerize --backend buildah BENTO_TAG --opt isolation=chroot --opt network=host ...
-# Route 2 (METHOD=bud, also used automatically if route 1 produced no image):
-#     buildah bud --isolation chroot --storage-driver vfs --network host \
-#                 -f <bento>/env/docker/Dockerfile <bento dir>
+# The Bento's Dockerfile is BentoML's standard one (FROM python:3.11-slim, uv venv,
+# `uv pip install -r env/python/requirements.txt`, where requirements.txt starts with
+# `--extra-index-url https://download.pytorch.org/whl/cpu` for the CPU build of torch).
+# The script takes one of two routes and logs which one and why:
 #
-# The Bento must use a base image that exists locally (no registry is reachable), i.e. its
-# bentofile.yaml has  docker: { base_image: localhost/bento-base-py311:bookworm }.
-# If that localhost/ image is missing, scripts/build_base_image.sh is run first.
+#   online   every index URL in requirements.txt answers (a 3 s probe): build the Bento as
+#            is, like a Docker user's `bentoml containerize`:
+#              bentoml containerize --backend buildah BENTO_TAG --opt isolation=chroot ...
+#            (METHOD=bud, or a containerize that produced no image:
+#              buildah bud -f <bento>/env/docker/Dockerfile <bento dir>)
+#   offline  an index URL does not answer (here download.pytorch.org does not even resolve):
+#            build from a temporary copy of the Bento directory whose requirements.txt has
+#            each unreachable `--extra-index-url URL` replaced by `--find-links /mnt/find-links`,
+#            with pip's configured find-links directory (FIND_LINKS, else PIP_FIND_LINKS, else
+#            `pip config`'s find-links, e.g. /opt/wheels holding torch-2.13.0+cpu) bind-mounted
+#            there read-only for the build only:
+#              buildah bud --pull=never --volume /opt/wheels:/mnt/find-links:ro -f ... <copy>
+#            uv takes torch 2.13.0+cpu from there and everything else from PyPI; the wheel is
+#            not part of the build context, so it is not baked into the image.
+#
+# Base image: the Dockerfile's FROM (python:3.11-slim = docker.io/library/python:3.11-slim).
+# If it is not in local storage and its registry does not answer, scripts/build_base_image.sh
+# builds a local stand-in under that exact name first.
 #
 # Environment knobs (optional):
 #   BENTOML_BIN   bentoml CLI (default: <repo>/.venv/bin/bentoml, else `bentoml` on PATH)
 #   BENTOML_HOME  bento store (BentoML default ~/bentoml)
-#   METHOD        containerize | bud            (default containerize)
+#   ROUTE         auto | online | offline        (default auto: probe the index URLs)
+#   PROBE_TIMEOUT seconds per reachability probe (default 3)
+#   FIND_LINKS    directory of wheels for the offline route (default: pip's find-links)
+#   METHOD        containerize | bud, online route only (default containerize)
 #   FORCE=1       rebuild even if IMAGE_TAG already exists for this exact bento version
+#   HOST_CA_BUNDLE CA bundle bind-mounted over the image's for the build (none: don't)
 #   STORAGE_DRIVER (default vfs)  BUILDAH_ISOLATION (default chroot)
 set -euo pipefail
 
@@ -65,31 +83,23 @@ BENTO_PATH="$("$BENTOML_BIN" get "$BENTO_TAG" -o path 2>/dev/null | tail -n 1)" 
 [[ -n "$BENTO_PATH" && -f "$BENTO_PATH/bento.yaml" ]] \
   || die "bento '$BENTO_TAG' not found in store ${BENTOML_HOME:-~/bentoml} (run 'bentoml build' first)"
 
-read -r BENTO_NAME BENTO_VERSION BASE_IMAGE < <("$PY_BIN" - "$BENTO_PATH/bento.yaml" <<'PY'
+read -r BENTO_NAME BENTO_VERSION < <("$PY_BIN" - "$BENTO_PATH/bento.yaml" <<'PY'
 import sys, yaml
 info = yaml.safe_load(open(sys.argv[1]))
-docker = info.get("docker") or {}
-print(info["name"], info["version"], docker.get("base_image") or "-")
+print(info["name"], info["version"])
 PY
 )
 [[ -n "${BENTO_NAME:-}" && -n "${BENTO_VERSION:-}" ]] || die "could not parse $BENTO_PATH/bento.yaml"
 FULL_BENTO_TAG="$BENTO_NAME:$BENTO_VERSION"
 IMAGE_TAG="${2:-$FULL_BENTO_TAG}"
+DOCKERFILE="$BENTO_PATH/env/docker/Dockerfile"
+REQUIREMENTS="$BENTO_PATH/env/python/requirements.txt"
+[[ -f "$DOCKERFILE" && -f "$REQUIREMENTS" ]] || die "no env/docker/Dockerfile or env/python/requirements.txt in $BENTO_PATH"
+BASE_SHORT="$(dockerfile_base_image "$DOCKERFILE")"
+[[ -n "$BASE_SHORT" ]] || die "no FROM line in $DOCKERFILE"
+BASE_IMAGE="$(qualify_image "$BASE_SHORT")"
 log "bento $FULL_BENTO_TAG at $BENTO_PATH"
-log "image tag: $IMAGE_TAG   base image: $BASE_IMAGE"
-
-# ---------------------------------------------------------------- base image
-if [[ "$BASE_IMAGE" == "-" ]]; then
-  log "WARNING: bento has no docker.base_image -> BentoML will use FROM python:<ver>-slim,"
-  log "         which needs a registry. Set docker.base_image: localhost/bento-base-py311:bookworm."
-elif [[ -z "$(image_id "$BASE_IMAGE")" ]]; then
-  if [[ "$BASE_IMAGE" == localhost/* ]]; then
-    log "base image $BASE_IMAGE missing -> building it"
-    BASE_IMAGE="$BASE_IMAGE" "$SCRIPT_DIR/build_base_image.sh"
-  else
-    die "base image $BASE_IMAGE not in local storage and no registry reachable"
-  fi
-fi
+log "image tag: $IMAGE_TAG   base image: FROM $BASE_SHORT ($BASE_IMAGE)"
 
 # ---------------------------------------------------------------- idempotency
 OLD_ID="$(image_id "$IMAGE_TAG")"
@@ -102,8 +112,61 @@ if [[ -n "$OLD_ID" && "$FORCE" != 1 ]]; then
   fi
 fi
 
-# ---------------------------------------------------------------- build
-LABEL="org.bentoml.bento=$FULL_BENTO_TAG"
+# ---------------------------------------------------------------- reachability
+PROBE_TIMEOUT="${PROBE_TIMEOUT:-3}"
+# answers() URL: does anything answer there within PROBE_TIMEOUT s (DNS + TCP connect)?
+answers() {
+  local url="$1" host port
+  if command -v curl >/dev/null; then
+    curl -s -o /dev/null -I --connect-timeout "$PROBE_TIMEOUT" --max-time "$((PROBE_TIMEOUT * 3))" "$url"
+    return
+  fi
+  host="${url#*://}"; host="${host%%/*}"; port=443
+  [[ "$url" == http://* ]] && port=80
+  [[ "$host" == *:* ]] && { port="${host##*:}"; host="${host%:*}"; }
+  # shellcheck disable=SC2016  # $1/$2 expand in the inner bash
+  timeout "$PROBE_TIMEOUT" bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null
+}
+registry_url() {  # the v2 API endpoint of an image's registry
+  local host="${1%%/*}"
+  [[ "$host" == docker.io ]] && host=registry-1.docker.io
+  printf 'https://%s/v2/\n' "$host"
+}
+
+# ---------------------------------------------------------------- base image
+# Online, buildah pulls the Dockerfile's FROM itself. Without the registry, a local stand-in
+# under the same name (scripts/build_base_image.sh) lets the FROM resolve from local storage.
+if [[ -n "$(image_id "$BASE_IMAGE")" ]]; then
+  desc="$(bah inspect --type image --format '{{index .OCIv1.Config.Labels "org.opencontainers.image.description"}}' "$BASE_IMAGE" 2>/dev/null || true)"
+  log "base image $BASE_IMAGE is in local storage${desc:+ ($desc)}"
+elif [[ "$BASE_IMAGE" != localhost/* ]] && answers "$(registry_url "$BASE_IMAGE")"; then
+  log "base image $BASE_IMAGE not in local storage; its registry answers -> the build pulls it"
+else
+  log "base image $BASE_IMAGE not in local storage and $(registry_url "$BASE_IMAGE") does not answer"
+  log "-> building a local stand-in under that name: scripts/build_base_image.sh"
+  BASE_IMAGE="$BASE_SHORT" "$SCRIPT_DIR/build_base_image.sh"
+  [[ -n "$(image_id "$BASE_IMAGE")" ]] || die "build_base_image.sh did not create $BASE_IMAGE"
+fi
+PULL_ARGS=()
+[[ -n "$(image_id "$BASE_IMAGE")" ]] && PULL_ARGS=(--pull=never)
+
+# ---------------------------------------------------------------- route
+# Index URLs of requirements.txt (BentoML writes `--extra-index-url URL`, one per line).
+mapfile -t INDEX_URLS < <(sed -nE 's/^[[:space:]]*(--extra-index-url|--index-url|-i)[[:space:]=]+([^[:space:]]+).*/\2/p' "$REQUIREMENTS")
+UNREACHABLE=()
+ROUTE="${ROUTE:-auto}"
+case "$ROUTE" in
+  auto)
+    for url in "${INDEX_URLS[@]}"; do answers "$url" || UNREACHABLE+=("$url"); done
+    if ((${#UNREACHABLE[@]})); then
+      ROUTE=offline; WHY="${UNREACHABLE[*]} did not answer within ${PROBE_TIMEOUT}s"
+    else
+      ROUTE=online; WHY="${INDEX_URLS[*]:-PyPI only} answered"
+    fi ;;
+  offline) UNREACHABLE=("${INDEX_URLS[@]}"); WHY="ROUTE=offline was asked for" ;;
+  online) WHY="ROUTE=online was asked for" ;;
+  *) die "ROUTE must be auto, online or offline (got '$ROUTE')" ;;
+esac
 
 # TLS: the RUN steps download uv + Python packages from PyPI. Behind a TLS-intercepting
 # egress proxy (as in this sandbox) Debian's stock CA bundle inside the image does not
@@ -119,28 +182,80 @@ if [[ -n "${HOST_CA_BUNDLE:-}" && "$HOST_CA_BUNDLE" != none ]]; then
   CA_VOLUME="$(readlink -f "$HOST_CA_BUNDLE"):/etc/ssl/certs/ca-certificates.crt:ro"
   log "build-time CA bundle: $HOST_CA_BUNDLE (bind-mounted read-only)"
 fi
+
+# ---------------------------------------------------------------- build
+LABEL="org.bentoml.bento=$FULL_BENTO_TAG"
+BUD_ARGS=(--isolation chroot --network host --layers=false --force-rm --format "$BUILDAH_FORMAT"
+          --label "$LABEL" ${CA_VOLUME:+--volume "$CA_VOLUME"} "${PULL_ARGS[@]}")
 t0=$(date +%s)
-built=0
-if [[ "$METHOD" == containerize ]]; then
-  log "route 1: bentoml containerize --backend buildah (vfs, chroot, host network)"
-  # NB: bentoml containerize logs build errors but may still exit 0 -> verify image afterwards.
-  # NB: no --opt force-rm / layers=false here: BentoML renders `--layers false` (2 args) and
-  #     buildah 1.28 rejects --force-rm unless --layers/--no-cache is given explicitly.
-  if "$BENTOML_BIN" containerize --backend buildah "$FULL_BENTO_TAG" -t "$IMAGE_TAG" \
-      --opt isolation=chroot --opt network=host --opt label="$LABEL" \
-      ${CA_VOLUME:+--opt "volume=$CA_VOLUME"}; then
-    new_id="$(image_id "$IMAGE_TAG")"
-    if [[ -n "$new_id" && "$new_id" != "$OLD_ID" ]]; then built=1
-    else log "containerize exited 0 but produced no new image -> falling back to buildah bud"; fi
-  else
-    log "containerize failed -> falling back to buildah bud"
+if [[ "$ROUTE" == offline ]]; then
+  # pip's find-links: FIND_LINKS, else PIP_FIND_LINKS, else what `pip config list` says
+  wheel_dirs() {
+    printf '%s\n' "${FIND_LINKS:-}" "${PIP_FIND_LINKS:-}" | tr ' ' '\n'
+    "$PY_BIN" -m pip config list 2>/dev/null | sed -nE "s/^[^=]*find-links='(.*)'$/\\1/p" | tr ' ' '\n'
+  }
+  WHEELS_DIR=""
+  while read -r d; do
+    d="${d#file://}"
+    if [[ -n "$d" && -d "$d" ]] && compgen -G "$d/*.whl" >/dev/null; then WHEELS_DIR="$(readlink -f "$d")"; break; fi
+  done < <(wheel_dirs)
+  [[ -n "$WHEELS_DIR" ]] || die "offline route ($WHY) needs a find-links directory of wheels: set FIND_LINKS (or pip's find-links)"
+  log "route: offline, because $WHY"
+  log "       -> --find-links $WHEELS_DIR (bind-mounted read-only at /mnt/find-links) instead of: ${UNREACHABLE[*]}"
+  # pinned requirements that the directory can serve, e.g. torch==2.13.0 -> torch-2.13.0+cpu-...whl
+  while read -r name version; do
+    match="$(compgen -G "$WHEELS_DIR/${name//-/_}-${version}[-+]*.whl" | head -n 1 || true)"
+    [[ -n "$match" ]] && log "       $name==$version: ${match##*/}"
+  done < <(sed -nE 's/^([A-Za-z0-9._-]+)==([^[:space:];]+).*/\1 \2/p' "$REQUIREMENTS")
+  CONTEXT="$(mktemp -d /var/tmp/bento-context.XXXXXX)"
+  trap 'rm -rf --one-file-system "$CONTEXT"' EXIT
+  # hard links where possible (same filesystem): the copy costs no space; only
+  # requirements.txt is replaced (a new file, so the Bento's own stays untouched)
+  cp -al "$BENTO_PATH/." "$CONTEXT/" 2>/dev/null || { rm -rf "${CONTEXT:?}/"*; cp -a "$BENTO_PATH/." "$CONTEXT/"; }
+  rm "$CONTEXT/env/python/requirements.txt"
+  "$PY_BIN" - "$REQUIREMENTS" "$CONTEXT/env/python/requirements.txt" "${UNREACHABLE[@]}" <<'PY'
+import re, sys
+src, dst, unreachable = sys.argv[1], sys.argv[2], set(sys.argv[3:])
+out, replaced = [], False
+for line in open(src).read().splitlines():
+    m = re.match(r"\s*(--extra-index-url|--index-url|-i)[\s=]+(\S+)", line)
+    if m and m.group(2) in unreachable:
+        out.append(f"# build_image.sh (offline): {m.group(2)} unreachable at build time")
+        if not replaced:
+            out.append("--find-links /mnt/find-links")
+            replaced = True
+        continue
+    out.append(line)
+if not replaced:
+    out.insert(0, "--find-links /mnt/find-links")
+open(dst, "w").write("\n".join(out) + "\n")
+PY
+  sed 's/^/       | /' "$CONTEXT/env/python/requirements.txt"
+  bah bud "${BUD_ARGS[@]}" --volume "$WHEELS_DIR:/mnt/find-links:ro" \
+    -f "$CONTEXT/env/docker/Dockerfile" -t "$IMAGE_TAG" "$CONTEXT"
+  rm -rf --one-file-system "$CONTEXT"; trap - EXIT
+else
+  log "route: online, because $WHY -> the Bento as is"
+  built=0
+  if [[ "$METHOD" == containerize ]]; then
+    log "bentoml containerize --backend buildah (vfs, chroot, host network)"
+    # NB: bentoml containerize logs build errors but may still exit 0 -> verify image afterwards.
+    # NB: no --opt force-rm / layers=false / pull=never here: BentoML renders `--layers false`
+    #     (2 args), which buildah 1.28 misreads; and it takes a single --opt volume only.
+    if "$BENTOML_BIN" containerize --backend buildah "$FULL_BENTO_TAG" -t "$IMAGE_TAG" \
+        --opt isolation=chroot --opt network=host --opt label="$LABEL" \
+        ${CA_VOLUME:+--opt "volume=$CA_VOLUME"}; then
+      new_id="$(image_id "$IMAGE_TAG")"
+      if [[ -n "$new_id" && "$new_id" != "$OLD_ID" ]]; then built=1
+      else log "containerize exited 0 but produced no new image -> falling back to buildah bud"; fi
+    else
+      log "containerize failed -> falling back to buildah bud"
+    fi
   fi
-fi
-if [[ "$built" != 1 ]]; then
-  log "route 2: buildah bud on $BENTO_PATH/env/docker/Dockerfile"
-  bah bud --isolation chroot --network host --layers=false --force-rm \
-    --format "$BUILDAH_FORMAT" --label "$LABEL" ${CA_VOLUME:+--volume "$CA_VOLUME"} \
-    -f "$BENTO_PATH/env/docker/Dockerfile" -t "$IMAGE_TAG" "$BENTO_PATH"
+  if [[ "$built" != 1 ]]; then
+    log "buildah bud on $DOCKERFILE"
+    bah bud "${BUD_ARGS[@]}" -f "$DOCKERFILE" -t "$IMAGE_TAG" "$BENTO_PATH"
+  fi
 fi
 t1=$(date +%s)
 NEW_ID="$(image_id "$IMAGE_TAG")"
@@ -152,11 +267,14 @@ if [[ -n "$OLD_ID" && "$OLD_ID" != "$NEW_ID" ]]; then
 fi
 
 # ---------------------------------------------------------------- verify
-log "verifying torch inside the image is the CPU build"
+log "verifying torch inside the image is the CPU build and no wheel of /mnt/find-links is in it"
 ctr="$(bah from --pull=never "$IMAGE_TAG")"
 trap 'bah rm "$ctr" >/dev/null 2>&1 || true' EXIT
 bah run --isolation chroot "$ctr" -- /app/.venv/bin/python -c '
-import importlib.metadata as md, importlib.util, re, sys
+import importlib.metadata as md, importlib.util, pathlib, re, sys
+baked = [p.name for p in pathlib.Path("/mnt/find-links").glob("*")]
+if baked:
+    sys.exit("ERROR: files left in /mnt/find-links: %s" % baked)
 if importlib.util.find_spec("torch") is None:
     print("torch: not installed in image"); sys.exit(0)
 import torch

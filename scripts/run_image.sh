@@ -90,9 +90,14 @@ deadline=$(( $(date +%s) + TIMEOUT ))
 until curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null; do
   if [[ "$(pm inspect -f '{{.State.Running}}' "$NAME" 2>/dev/null)" != true ]]; then
     pm logs --tail 50 "$NAME" >&2 || true
+    stop_container "$NAME"   # its logs are above; a leftover container would pin its image
     die "container exited before becoming ready"
   fi
-  (( $(date +%s) < deadline )) || { pm logs --tail 50 "$NAME" >&2 || true; die "not ready after ${TIMEOUT}s"; }
+  if (( $(date +%s) >= deadline )); then
+    pm logs --tail 50 "$NAME" >&2 || true
+    stop_container "$NAME"
+    die "not ready after ${TIMEOUT}s"
+  fi
   sleep 1
 done
 t1=$(date +%s%3N)

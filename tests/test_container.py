@@ -6,11 +6,13 @@ user runs (scripts/build_image.sh, scripts/run_image.sh), buildah and podman.
 
 import json
 import os
+import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import call, free_port, run
+from tests.conftest import CLEAR_CASES, call, free_port, run
+from tweet_sentiment.labels import LABELS
 
 pytestmark = [
     pytest.mark.slow,
@@ -26,11 +28,13 @@ def test_container_serves_predict_on_port(quick_pipeline: Path):
     port, name = free_port(), "tweet-sentiment-ci-test"
     run(["bash", "scripts/run_image.sh", image], cwd=repo, timeout=600, PORT=str(port), NAME=name)
     try:
-        body = json.dumps({"tweets": ["I love this so much, best day ever! :)", "I hate this, worst service ever."]})
+        body = json.dumps({"tweets": list(CLEAR_CASES)})
         status, results = call(f"http://127.0.0.1:{port}/predict", body.encode())
         assert status == 200, results
-        assert [r["pred_label"] for r in results] == ["positive", "negative"]
-        status, legacy = call(f"http://127.0.0.1:{port}/predict/?tweet=great%20game%20tonight", method="GET")
-        assert status == 200 and set(legacy) == {"pred_id", "pred_label"}
+        assert [r["pred_label"] for r in results] == list(CLEAR_CASES.values())
+        tweet, label = next(iter(CLEAR_CASES.items()))
+        query = urllib.parse.urlencode({"tweet": tweet})
+        status, legacy = call(f"http://127.0.0.1:{port}/predict/?{query}", method="GET")
+        assert status == 200 and legacy == {"pred_id": str(LABELS.index(label)), "pred_label": label}, legacy
     finally:
         run(["bash", "scripts/run_image.sh", "--stop", name], cwd=repo, check=False)
