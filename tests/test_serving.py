@@ -2,7 +2,7 @@
 
 import pytest
 from bentoml._internal.marshal.dispatcher import Optimizer
-from prometheus_client import REGISTRY
+from prometheus_client import CollectorRegistry
 from pydantic import TypeAdapter, ValidationError
 
 from tweet_sentiment.serving import (
@@ -57,18 +57,17 @@ def test_batching_wait_is_capped_once_and_short_waits_are_kept():
 
 
 @pytest.fixture
-def metrics():
-    service_metrics = ServiceMetrics()
-    yield service_metrics
-    REGISTRY.unregister(service_metrics.predictions)  # one registry per process: leave it as found
-    REGISTRY.unregister(service_metrics.input_chars)
+def registry() -> CollectorRegistry:
+    """A registry of the test's own: the process-wide one may already hold the service's series."""
+    return CollectorRegistry()
 
 
-def test_metrics_count_labels_and_tweet_lengths(metrics: ServiceMetrics):
+def test_metrics_count_labels_and_tweet_lengths(registry: CollectorRegistry):
+    metrics = ServiceMetrics(registry)
     tweets = ["great game!", "worst day ever", "a" * 300]
     results = [{"pred_label": "positive"}, {"pred_label": "negative"}, {"pred_label": "positive"}]
     metrics.observe(tweets, results)
-    sample = REGISTRY.get_sample_value
+    sample = registry.get_sample_value
     assert sample("tweet_sentiment_predictions_total", {"label": "positive"}) == 2
     assert sample("tweet_sentiment_predictions_total", {"label": "negative"}) == 1
     assert sample("tweet_sentiment_input_chars_count") == 3

@@ -97,14 +97,19 @@ def cap_batching_wait(max_wait_s: float = MAX_BATCH_WAIT_S) -> bool:
 class ServiceMetrics:
     """Prometheus series for monitoring what the model sees and says."""
 
-    def __init__(self) -> None:
-        from prometheus_client import Counter, Histogram
+    def __init__(self, registry=None) -> None:
+        """`registry=None` is prometheus_client's default one, which BentoML's /metrics serves."""
+        from prometheus_client import REGISTRY, Counter, Histogram
 
+        registry = REGISTRY if registry is None else registry
         self.predictions = Counter(
-            "tweet_sentiment_predictions", "Predicted labels, one per tweet.", labelnames=["label"]
+            "tweet_sentiment_predictions", "Predicted labels, one per tweet.", labelnames=["label"], registry=registry
         )
         self.input_chars = Histogram(
-            "tweet_sentiment_input_chars", "Length of each input tweet in characters.", buckets=INPUT_LENGTH_BUCKETS
+            "tweet_sentiment_input_chars",
+            "Length of each input tweet in characters.",
+            buckets=INPUT_LENGTH_BUCKETS,
+            registry=registry,
         )
 
     def observe(self, tweets: list[str], results: list[dict]) -> None:
