@@ -25,9 +25,8 @@ log = logging.getLogger("package")
 BENTOFILE = Path("bentofile.yaml")
 
 
-def bento_inputs(bentofile: Path) -> list[Path]:
+def bento_inputs(bentofile: Path, patterns: list[str]) -> list[Path]:
     """The bentofile and every file its `include` patterns take."""
-    patterns = yaml.safe_load(bentofile.read_text())["include"]
     return [bentofile, *sorted({file for pattern in patterns for file in Path().glob(pattern) if file.is_file()})]
 
 
@@ -36,8 +35,9 @@ def directory_bytes(path: str) -> int:
 
 
 def main(params: Params) -> None:
-    version = input_digest(bento_inputs(BENTOFILE))
-    tag = f"{yaml.safe_load(BENTOFILE.read_text())['name']}:{version}"
+    config = yaml.safe_load(BENTOFILE.read_text())
+    version = input_digest(bento_inputs(BENTOFILE, config["include"]))
+    tag = f"{config['name']}:{version}"
     with contextlib.suppress(NotFound):
         bentoml.delete(tag)  # same inputs, same Bento: rebuild it rather than fail
     bento = bentoml.bentos.build_bentofile(str(BENTOFILE), build_ctx=".", version=version)
