@@ -41,6 +41,23 @@ def test_two_builds_of_the_same_inputs_give_the_same_archive_bytes(tmp_path: Pat
     assert info["creation_time"] == "1970-01-01T00:00:00+00:00" and info["labels"] == {"a": "b"}
 
 
+def test_file_modes_from_a_checkout_or_a_training_run_give_the_same_archive(tmp_path: Path):
+    """save_pretrained leaves the weights 0600, `dvc checkout` 0644: the same model either way."""
+    archives = []
+    for mode in (0o600, 0o644):
+        bento = make_bento(tmp_path / f"bento-{mode:o}", "2026-11-27T01:00:00+00:00")
+        (bento / "src/service.py").chmod(mode)
+        (bento / "src/entrypoint.sh").write_text("#!/bin/sh\n")
+        (bento / "src/entrypoint.sh").chmod(0o700)
+        exported = export_like_bentoml(bento, tmp_path / f"{mode:o}.tar", 1)
+        write_reproducible_archive(exported, tmp_path / f"out-{mode:o}.tar")
+        archives.append((tmp_path / f"out-{mode:o}.tar").read_bytes())
+    assert archives[0] == archives[1]
+    with tarfile.open(tmp_path / "out-600.tar") as archive:
+        assert archive.getmember("./src/entrypoint.sh").mode == 0o755
+        assert archive.getmember("./src/service.py").mode == 0o644
+
+
 def test_source_date_epoch_sets_the_recorded_time(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     bento = make_bento(tmp_path / "bento", "2026-11-27T01:00:00+00:00")

@@ -41,17 +41,27 @@ def _fixed_bento_yaml(content: bytes, epoch: int) -> bytes:
     return yaml.safe_dump(info, sort_keys=False).encode()
 
 
+def _normal_mode(member: tarfile.TarInfo) -> int:
+    """0755 for directories and executables, else 0644.
+
+    The same model file is 0600 when `finetune` wrote it and 0644 when DVC
+    checked it out; the archive must not tell the two apart.
+    """
+    return 0o755 if member.isdir() or member.mode & 0o111 else 0o644
+
+
 def write_reproducible_archive(exported: Path, target: Path) -> None:
-    """Copy a `bentoml export` tar to `target`: sorted entries, fixed times and owners."""
+    """Copy a `bentoml export` tar to `target`: sorted entries, fixed times, owners and modes."""
     epoch = source_date_epoch()
     partial = target.with_name(target.name + ".partial")
     with tarfile.open(exported) as source, tarfile.open(partial, "w", format=tarfile.GNU_FORMAT) as archive:
         for member in sorted(source.getmembers(), key=lambda m: m.name):
             content = source.extractfile(member) if member.isfile() else None
-            if member.isfile() and Path(member.name).name == BENTO_YAML and member.name.count("/") <= 1:
+            if member.isfile() and Path(member.name) == Path(BENTO_YAML):  # the top-level one
                 data = _fixed_bento_yaml(content.read(), epoch)
                 member.size = len(data)
                 content = io.BytesIO(data)
             member.mtime, member.uid, member.gid, member.uname, member.gname = epoch, 0, 0, "", ""
+            member.mode = _normal_mode(member)
             archive.addfile(member, content)
     partial.replace(target)
