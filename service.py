@@ -5,8 +5,15 @@
 - `GET /predict?tweet=...` and `GET /predict/?tweet=...`: the original FastAPI
   contract, `{"pred_id": "1", "pred_label": "neutral"}`, kept for its callers
   (a missing `tweet` is a 422 with FastAPI's body).
+- `POST /feedback` `{"request_id": ..., "label": ...}` (or `{"tweet": ..., "label": ...}`):
+  the true label of an earlier prediction, for live accuracy.
 - `/healthz`, `/readyz`, `/metrics` come from BentoML; `/metrics` also carries
-  the predicted-label counter and the input-length histogram.
+  the predicted-label counter and rolling share, the input-length histogram and
+  the feedback counter.
+
+Each prediction gets a `request_id`; with `TWEET_SENTIMENT_QUERY_LOG` set, each
+is also written to the query log (tweet_sentiment/querylog.py) that
+`python -m tweet_sentiment.drift` reads.
 
 The model is loaded strictly: before any worker starts, `bentoml serve` checks
 it once and exits with one line naming the problem (no head, wrong labels, no
@@ -15,11 +22,13 @@ model at all) instead of workers restarting with tracebacks forever.
 
 import gc
 import os
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import bentoml
 import torch
+from bentoml.exceptions import BadInput, NotFound
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -27,8 +36,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tweet_sentiment.labels import LABELS
 from tweet_sentiment.modeling import ModelLoadError, load_finetuned
 from tweet_sentiment.predict import Predictor
+from tweet_sentiment.querylog import QueryLog, RequestIds, model_version, request_id_key
 from tweet_sentiment.serving import (
     MAX_BATCH,
     MAX_TWEETS_PER_REQUEST,
@@ -56,6 +67,18 @@ class Prediction(BaseModel):
     pred_id: int
     pred_label: str
     scores: dict[str, float]
+    request_id: str  # give it back to POST /feedback with the true label
+
+
+TrueLabel = Literal["negative", "neutral", "positive"]
+
+
+class FeedbackReceipt(BaseModel):
+    request_id: str | None
+    label: str
+    predicted: str
+    correct: bool
+    logged: bool  # whether a query log is configured
 
 
 TWEET = TypeAdapter(Tweet)  # the same rules as each tweet of `POST /predict`
@@ -74,7 +97,8 @@ async def legacy_predict(request: Request) -> JSONResponse:
         return JSONResponse({"error": f"query parameter `tweet`: {error.errors()[0]['msg']}"}, status_code=400)
     service = bentoml.get_current_service()
     [result] = await service.predict_one(tweet)
-    return JSONResponse({"pred_id": str(result["pred_id"]), "pred_label": result["pred_label"]})
+    body = {"pred_id": str(result["pred_id"]), "pred_label": result["pred_label"]}
+    return JSONResponse(body, headers={"X-Request-ID": result["request_id"]})
 
 
 def require_model_dir(model_dir: Path) -> None:
@@ -128,6 +152,9 @@ class TweetSentiment:
         torch.set_num_threads(1)
         self.predictor = Predictor(MODEL_DIR, batch_size=SUB_BATCH, parallel_batches=PARALLEL)
         self.metrics = ServiceMetrics()
+        version = model_version(MODEL_DIR)
+        self.request_ids = RequestIds(request_id_key(version))
+        self.query_log = QueryLog.from_env(version)
 
     @bentoml.api(route="/predict", batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=30_000)
     def predict(
@@ -140,7 +167,31 @@ class TweetSentiment:
         return await run_in_threadpool(self.classify, [tweet])
 
     def classify(self, tweets: list[str]) -> list[dict]:
-        """Predict and record the monitoring metrics: the one path of both endpoints."""
-        results = self.predictor.predict(tweets)
+        """Predict, issue request ids, log and count: the one path of both endpoints."""
+        started = time.perf_counter()
+        results, counts = self.predictor.predict_with_counts(tweets)
+        latency_s = time.perf_counter() - started
+        request_ids = [self.request_ids.issue(result["pred_id"]) for result in results]
+        self.query_log.predictions(tweets, results, request_ids, counts, latency_s)
         self.metrics.observe(tweets, results)
-        return results
+        return [{**result, "request_id": request_id} for result, request_id in zip(results, request_ids, strict=True)]
+
+    @bentoml.api(route="/feedback")
+    def feedback(self, label: TrueLabel, request_id: str | None = None, tweet: Tweet | None = None) -> FeedbackReceipt:
+        """The true label of an earlier prediction: by its `request_id`, or by the tweet's text."""
+        if (request_id is None) == (tweet is None):
+            raise BadInput("send either `request_id` (from POST /predict) or `tweet`, with `label`")
+        if request_id is not None:
+            predicted_id = self.request_ids.predicted_id(request_id)
+            if predicted_id is None:
+                raise NotFound(f"unknown request_id {request_id[:64]!r}: not one this service issued")
+            predicted = LABELS[predicted_id]
+        else:
+            [result] = self.predictor.predict([tweet])
+            predicted = result["pred_label"]
+        self.query_log.feedback(label, predicted, request_id)
+        self.metrics.observe_feedback(label, predicted)
+        logged = self.query_log.enabled
+        return FeedbackReceipt(
+            request_id=request_id, label=label, predicted=predicted, correct=label == predicted, logged=logged
+        )

@@ -5,6 +5,7 @@ from bentoml._internal.marshal.dispatcher import Optimizer
 from prometheus_client import CollectorRegistry
 from pydantic import TypeAdapter, ValidationError
 
+from tweet_sentiment.labels import LABELS
 from tweet_sentiment.serving import (
     INPUT_LENGTH_BUCKETS,
     MAX_BATCH_WAIT_S,
@@ -77,3 +78,17 @@ def test_metrics_count_labels_and_tweet_lengths(registry: CollectorRegistry):
     assert sample("tweet_sentiment_input_chars_bucket", {"le": str(float(INPUT_LENGTH_BUCKETS[-1]))}) == 3
     with pytest.raises(ValueError):
         metrics.observe(tweets, results[:2])  # a result per tweet, or nothing adds up
+
+
+def test_label_share_rolls_over_the_last_predictions_and_feedback_is_counted(registry: CollectorRegistry):
+    metrics = ServiceMetrics(registry, share_window=4)
+    metrics.observe(["a"] * 4, [{"pred_label": "negative"}] * 4)
+    metrics.observe(["b"] * 3, [{"pred_label": "positive"}] * 3)  # pushes three negatives out
+    share = {
+        label: registry.get_sample_value("tweet_sentiment_predicted_label_share", {"label": label}) for label in LABELS
+    }
+    assert share == {"negative": 0.25, "neutral": 0.0, "positive": 0.75}
+    metrics.observe_feedback("negative", "positive")
+    metrics.observe_feedback("negative", "positive")
+    count = registry.get_sample_value("tweet_sentiment_feedback_total", {"label": "negative", "predicted": "positive"})
+    assert count == 2

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from transformers import PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
 from tweet_sentiment.hardware import cpu_has_fast_bf16
 from tweet_sentiment.labels import LABELS
 from tweet_sentiment.modeling import load_finetuned, load_tokenizer
+from tweet_sentiment.querylog import TokenCounts
 from tweet_sentiment.text import normalise
 
 
@@ -21,6 +23,12 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[n
     order = np.argsort(np.asarray(lengths), kind="stable")
     for start in range(0, len(order), batch_size):
         yield order[start : start + batch_size]
+
+
+def token_counts(tokenizer: PreTrainedTokenizerBase, encoded: list[list[int]]) -> list[TokenCounts]:
+    """Word pieces (without the special tokens) and unknown ones of each encoded text."""
+    special = tokenizer.num_special_tokens_to_add()
+    return [TokenCounts(len(ids) - special, ids.count(tokenizer.unk_token_id)) for ids in encoded]
 
 
 class _Logits(torch.nn.Module):
@@ -83,14 +91,18 @@ class Predictor:
         self.pool = ThreadPoolExecutor(parallel_batches) if parallel_batches > 1 else None
         self.parallel_batches = parallel_batches
 
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each normalised text, as the model sees them."""
+        return self.tokenizer([normalise(text) for text in texts], truncation=True)["input_ids"]
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities, shape (len(texts), 3), in input order."""
-        if not texts:
-            return np.zeros((0, len(LABELS)), dtype=np.float32)
-        encoded = self.tokenizer([normalise(text) for text in texts], truncation=True)["input_ids"]
-        probabilities = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        return self.proba_of_encoded(self.encode(texts)) if texts else np.zeros((0, len(LABELS)), dtype=np.float32)
+
+    def proba_of_encoded(self, encoded: list[list[int]]) -> np.ndarray:
+        probabilities = np.zeros((len(encoded), len(LABELS)), dtype=np.float32)
         # Small batches are split evenly so that every parallel thread gets work.
-        batch_size = min(self.batch_size, math.ceil(len(texts) / self.parallel_batches))
+        batch_size = min(self.batch_size, math.ceil(len(encoded) / self.parallel_batches))
         batches = list(length_sorted_batches([len(ids) for ids in encoded], batch_size))
         run = self.pool.map if self.pool else map
         batch_probabilities = run(self._forward, ([encoded[i] for i in batch] for batch in batches))
@@ -106,11 +118,21 @@ class Predictor:
 
     def predict(self, texts: Sequence[str]) -> list[dict]:
         """One `{pred_id, pred_label, scores}` result per text, in order."""
-        return [
-            {
-                "pred_id": int(row.argmax()),
-                "pred_label": LABELS[int(row.argmax())],
-                "scores": {label: float(p) for label, p in zip(LABELS, row, strict=True)},
-            }
-            for row in self.predict_proba(texts)
-        ]
+        return results_of(self.predict_proba(texts))
+
+    def predict_with_counts(self, texts: Sequence[str]) -> tuple[list[dict], list[TokenCounts]]:
+        """`predict`, plus what the model saw of each text (for the query log)."""
+        encoded = self.encode(texts)
+        return results_of(self.proba_of_encoded(encoded)), token_counts(self.tokenizer, encoded)
+
+
+def results_of(probabilities: np.ndarray) -> list[dict]:
+    """One `{pred_id, pred_label, scores}` result per row of class probabilities."""
+    return [
+        {
+            "pred_id": int(row.argmax()),
+            "pred_label": LABELS[int(row.argmax())],
+            "scores": {label: float(p) for label, p in zip(LABELS, row, strict=True)},
+        }
+        for row in probabilities
+    ]

@@ -5,10 +5,14 @@ starting BentoML, and so the metrics are created lazily: prometheus_client
 must be imported after BentoML sets PROMETHEUS_MULTIPROC_DIR in the worker.
 """
 
+import collections
 import logging
+from collections import deque
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
+
+from tweet_sentiment.labels import LABELS
 
 # A child of BentoML's logger, so `bentoml serve` prints it like its own lines.
 logger = logging.getLogger("bentoml.tweet_sentiment")
@@ -25,6 +29,7 @@ SUB_BATCH = 16
 # a batch runs (one runs at a time), so capping the deliberate wait costs no
 # throughput and keeps light traffic fast.
 MAX_BATCH_WAIT_S = 0.005
+LABEL_SHARE_WINDOW = 1000  # predictions behind `tweet_sentiment_predicted_label_share`
 INPUT_LENGTH_BUCKETS = (10, 20, 40, 80, 140, 280, 560, 1000, MAX_TWEET_CHARS)
 
 
@@ -95,11 +100,11 @@ def cap_batching_wait(max_wait_s: float = MAX_BATCH_WAIT_S) -> bool:
 
 
 class ServiceMetrics:
-    """Prometheus series for monitoring what the model sees and says."""
+    """Prometheus series for monitoring what the model sees and says, and how right it was."""
 
-    def __init__(self, registry=None) -> None:
+    def __init__(self, registry=None, share_window: int = LABEL_SHARE_WINDOW) -> None:
         """`registry=None` is prometheus_client's default one, which BentoML's /metrics serves."""
-        from prometheus_client import REGISTRY, Counter, Histogram
+        from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
         registry = REGISTRY if registry is None else registry
         self.predictions = Counter(
@@ -111,8 +116,31 @@ class ServiceMetrics:
             buckets=INPUT_LENGTH_BUCKETS,
             registry=registry,
         )
+        self.feedback = Counter(
+            "tweet_sentiment_feedback",
+            "True labels received on POST /feedback, by true and predicted label.",
+            labelnames=["label", "predicted"],
+            registry=registry,
+        )
+        # Across worker processes, the share last written wins (BentoML runs
+        # prometheus_client in multiprocess mode); each worker sees a random half.
+        self.label_share = Gauge(
+            "tweet_sentiment_predicted_label_share",
+            f"Share of each predicted label over the last {share_window} predictions of a worker.",
+            labelnames=["label"],
+            multiprocess_mode="livemostrecent",
+            registry=registry,
+        )
+        self.recent_labels: deque[str] = deque(maxlen=share_window)
 
     def observe(self, tweets: list[str], results: list[dict]) -> None:
         for tweet, result in zip(tweets, results, strict=True):
             self.input_chars.observe(len(tweet))
             self.predictions.labels(label=result["pred_label"]).inc()
+            self.recent_labels.append(result["pred_label"])
+        counts = collections.Counter(self.recent_labels)
+        for label in LABELS:
+            self.label_share.labels(label=label).set(counts[label] / len(self.recent_labels))
+
+    def observe_feedback(self, label: str, predicted: str) -> None:
+        self.feedback.labels(label=label, predicted=predicted).inc()

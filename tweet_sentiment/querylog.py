@@ -1,0 +1,250 @@
+"""The query log: one JSON line per prediction and per feedback, for drift and live accuracy.
+
+Configured by environment variables, so the same Bento logs locally and on Cloud Run:
+
+- `TWEET_SENTIMENT_QUERY_LOG`: a directory (each worker writes `queries-<pid>.jsonl`,
+  rotated at 50 MB, 20 files kept), or `stdout` for Cloud Run, where each line is a
+  structured log entry that Cloud Logging stores as `jsonPayload`. Unset: no log.
+- `TWEET_SENTIMENT_LOG_TEXT=0`: log the text's SHA-256 and length instead of the text.
+- `TWEET_SENTIMENT_QUERY_LOG_SAMPLE`: the share of predictions logged (default 1);
+  feedback is always logged.
+
+Records are written by a background thread (`QueueListener`), so a slow disk or
+stdout never holds a request. Request ids are stateless: a random part, the
+predicted label and an HMAC of both, so any worker or instance can tell an id it
+issued from a made-up one, and feedback knows what was predicted without a lookup.
+"""
+
+import atexit
+import glob
+import hashlib
+import hmac
+import json
+import logging
+import logging.handlers
+import os
+import queue
+import random
+import secrets
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tweet_sentiment.labels import LABELS
+
+LOG_ENV = "TWEET_SENTIMENT_QUERY_LOG"
+LOG_TEXT_ENV = "TWEET_SENTIMENT_LOG_TEXT"
+SAMPLE_ENV = "TWEET_SENTIMENT_QUERY_LOG_SAMPLE"
+KEY_ENV = "TWEET_SENTIMENT_REQUEST_ID_KEY"
+STDOUT = "stdout"
+MAX_FILE_BYTES = 50 * 1024 * 1024
+KEPT_FILES = 20
+_RANDOM_HEX = 16
+_MAC_HEX = 8
+
+
+class QueryLogError(ValueError):
+    """A query-log setting or file is unusable; the message says which and how to fix it."""
+
+
+def model_version(model_dir: Path) -> str:
+    """The first 12 hex digits of the weights' SHA-256: which model answered."""
+    digest = hashlib.sha256()
+    with (model_dir / "model.safetensors").open("rb") as weights:
+        for block in iter(lambda: weights.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def request_id_key(model_version: str) -> bytes:
+    """The HMAC key of request ids: `TWEET_SENTIMENT_REQUEST_ID_KEY`, else the model version.
+
+    The default lets every worker and instance of one model accept each other's
+    ids with no setup; it is public, so set a secret key where made-up feedback
+    would matter.
+    """
+    return os.environ.get(KEY_ENV, model_version).encode()
+
+
+class RequestIds:
+    """Issue and check prediction ids of the form `<16 hex random><label id><8 hex HMAC>`."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def _mac(self, body: str) -> str:
+        return hmac.new(self.key, body.encode(), hashlib.sha256).hexdigest()[:_MAC_HEX]
+
+    def issue(self, pred_id: int) -> str:
+        body = secrets.token_hex(_RANDOM_HEX // 2) + str(pred_id)
+        return body + self._mac(body)
+
+    def predicted_id(self, request_id: str) -> int | None:
+        """The label id predicted under `request_id`, or None if this service did not issue it."""
+        if len(request_id) != _RANDOM_HEX + 1 + _MAC_HEX:
+            return None
+        body, mac = request_id[: _RANDOM_HEX + 1], request_id[_RANDOM_HEX + 1 :]
+        if not hmac.compare_digest(mac, self._mac(body)) or not body[-1].isdigit():
+            return None
+        pred_id = int(body[-1])
+        return pred_id if pred_id < len(LABELS) else None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _flag(name: str, default: str) -> bool:
+    value = os.environ.get(name, default).strip().lower()
+    if value not in {"0", "1", "true", "false"}:
+        raise QueryLogError(f"{name}={value!r}: use 1 or 0")
+    return value in {"1", "true"}
+
+
+def _sample_rate() -> float:
+    raw = os.environ.get(SAMPLE_ENV, "1")
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise QueryLogError(f"{SAMPLE_ENV}={raw!r}: use a share between 0 and 1, e.g. 0.1 to log one prediction in ten")
+    return rate
+
+
+@dataclass(frozen=True)
+class TokenCounts:
+    """What the model saw of one text: its word pieces and how many were unknown to the vocabulary."""
+
+    tokens: int
+    unknown: int
+
+
+class QueryLog:
+    """Writes prediction and feedback records to a directory or stdout, off the request path."""
+
+    def __init__(
+        self, destination: str | None, model_version: str, log_text: bool = True, sample_rate: float = 1.0
+    ) -> None:
+        self.model_version = model_version
+        self.log_text = log_text
+        self.sample_rate = sample_rate
+        self.stdout = destination == STDOUT
+        self._listener = None
+        self._logger = logging.getLogger(f"tweet_sentiment.querylog.{id(self)}")
+        self._logger.propagate = False
+        self._logger.setLevel(logging.INFO)
+        if destination:
+            handler = self._handler(destination)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            records: queue.SimpleQueue = queue.SimpleQueue()
+            self._logger.addHandler(logging.handlers.QueueHandler(records))
+            self._listener = logging.handlers.QueueListener(records, handler)
+            self._listener.start()
+            atexit.register(self.close)
+
+    @classmethod
+    def from_env(cls, model_version: str) -> "QueryLog":
+        return cls(os.environ.get(LOG_ENV) or None, model_version, _flag(LOG_TEXT_ENV, "1"), _sample_rate())
+
+    @property
+    def enabled(self) -> bool:
+        return self._listener is not None
+
+    def _handler(self, destination: str) -> logging.Handler:
+        if self.stdout:
+            return logging.StreamHandler(sys.stdout)
+        directory = Path(destination)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            return logging.handlers.RotatingFileHandler(
+                directory / f"queries-{os.getpid()}.jsonl",
+                maxBytes=MAX_FILE_BYTES,
+                backupCount=KEPT_FILES,
+                encoding="utf-8",
+            )
+        except OSError as error:
+            raise QueryLogError(f"{LOG_ENV}={destination}: cannot write there ({error.strerror})") from error
+
+    def _write(self, record: dict) -> None:
+        if self.stdout:  # Cloud Logging reads these two fields of a structured line
+            record = {"severity": "INFO", "message": record["type"], **record}
+        self._logger.info(json.dumps(record, ensure_ascii=False))
+
+    def predictions(
+        self,
+        texts: Sequence[str],
+        results: Sequence[dict],
+        request_ids: Sequence[str],
+        counts: Sequence[TokenCounts],
+        latency_s: float,
+    ) -> None:
+        """Log a sample of one batch's predictions; `latency_s` is the batch's model time."""
+        if not self.enabled:
+            return
+        time = _now()
+        for text, result, request_id, count in zip(texts, results, request_ids, counts, strict=True):
+            if self.sample_rate < 1.0 and random.random() >= self.sample_rate:
+                continue
+            content = {"text": text} if self.log_text else {"text_sha256": hashlib.sha256(text.encode()).hexdigest()}
+            self._write(
+                {
+                    "type": "prediction",
+                    "time": time,
+                    "request_id": request_id,
+                    "model_version": self.model_version,
+                    **content,
+                    "chars": len(text),
+                    "tokens": count.tokens,
+                    "unknown_tokens": count.unknown,
+                    "label": result["pred_label"],
+                    "scores": result["scores"],
+                    "latency_ms": round(latency_s * 1000, 3),
+                }
+            )
+
+    def feedback(self, label: str, predicted: str, request_id: str | None) -> None:
+        """Log a true label given for an earlier prediction."""
+        record = {"type": "feedback", "time": _now(), "request_id": request_id, "model_version": self.model_version}
+        self._write({**record, "label": label, "predicted": predicted})
+
+    def close(self) -> None:
+        """Flush what is queued; called at exit."""
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+
+
+def log_files(path: Path) -> list[Path]:
+    """The query-log files under `path` (a file, or a directory searched recursively).
+
+    Besides `queries-*.jsonl` and their rotations, `*.json` files are read: what a
+    Cloud Logging sink writes to a GCS bucket.
+    """
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise QueryLogError(f"{path}: no such file or directory; pass the query-log directory")
+    names = [
+        name for pattern in ("**/*.jsonl*", "**/*.json") for name in glob.glob(pattern, root_dir=path, recursive=True)
+    ]
+    return sorted(path / name for name in names if (path / name).is_file())
+
+
+def read_records(path: Path) -> Iterator[dict | None]:
+    """Each record under `path`, unwrapping Cloud Logging entries; None for a line that is not one."""
+    for file in log_files(path):
+        with file.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    yield None
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("jsonPayload"), dict):
+                    record = record["jsonPayload"]
+                yield record if isinstance(record, dict) and record.get("type") in {"prediction", "feedback"} else None
