@@ -1,7 +1,9 @@
-"""DVC stage `evaluate`: score the fine-tuned model on TweetEval val and test.
+"""DVC stage `evaluate`: score the fine-tuned model on TweetEval val and test, and under drift.
 
 Predictions go through `Predictor`, the same code path the service uses, in
-fp32 so the committed scores do not depend on the CPU's bf16 support.
+fp32 so the committed scores do not depend on the CPU's bf16 support. The
+robustness table scores a seeded sample of the test split under each shift of
+`tweet_sentiment.robustness`.
 """
 
 import logging
@@ -15,6 +17,7 @@ from tweet_sentiment.labels import LABEL2ID, LABELS
 from tweet_sentiment.metrics import headline_scores, per_class_scores
 from tweet_sentiment.params import Params
 from tweet_sentiment.predict import Predictor
+from tweet_sentiment.robustness import robustness_table
 from tweet_sentiment.stage import run_stage
 
 log = logging.getLogger("evaluate")
@@ -46,14 +49,47 @@ def evaluate_split(live: Live, predictor: Predictor, name: str, frame: pd.DataFr
     log.info("%s: %s (%d tweets, %.0f tweets/s)", name, scores, len(frame), len(frame) / seconds)
 
 
+def evaluate_robustness(live: Live, predictor: Predictor, frame: pd.DataFrame, samples: int | None, seed: int) -> None:
+    """Score a seeded sample of `frame` under every shift: metrics, a log line each, one table."""
+    if samples is not None and samples < len(frame):
+        frame = frame.sample(n=samples, random_state=seed)
+    rows = robustness_table(
+        lambda texts: predictor.predict_proba(texts).argmax(axis=1),
+        list(frame["text"]),
+        frame["label"].map(LABEL2ID).to_numpy(),
+        seed,
+    )
+    for row in rows:
+        live.log_metric(f"robustness/{row['shift']}/macro_recall", row["macro_recall"], plot=False)
+        live.log_metric(f"robustness/{row['shift']}/drop", row["drop"], plot=False)
+        log.info(
+            "robustness %s: macro recall %.4f (drop %.4f vs original, %.0f%% of tweets changed)",
+            row["shift"],
+            row["macro_recall"],
+            row["drop"],
+            100 * row["changed"],
+        )
+    live.log_plot(
+        "robustness",
+        rows,
+        x="macro_recall",
+        y="shift",
+        template="bar_horizontal",
+        title=f"Macro recall under drift (TweetEval test, {len(frame)} tweets)",
+    )
+
+
 def main(params: Params) -> None:
     predictor = Predictor(paths.MODEL, batch_size=params.evaluate.batch_size, bf16=False)
     with Live(str(paths.EVAL_LIVE), dvcyaml=False, save_dvc_exp=False) as live:
+        frames = {}
         for name in ("val", "test"):
             frame = pd.read_csv(paths.PREPARED / f"{name}.csv", dtype=str, keep_default_na=False)
             if params.max_eval_samples is not None and params.max_eval_samples < len(frame):
                 frame = frame.sample(n=params.max_eval_samples, random_state=params.seed)
             evaluate_split(live, predictor, name, frame)
+            frames[name] = frame
+        evaluate_robustness(live, predictor, frames["test"], params.evaluate.robustness_samples, params.seed)
 
 
 if __name__ == "__main__":

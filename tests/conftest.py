@@ -20,7 +20,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 # Enough training for clear-cut tweets to come out right, still about a minute.
-QUICK_PARAMS = {"max_train_samples": 2000, "epochs": 1, "max_eval_samples": 256}
+QUICK_PARAMS = {"max_train_samples": 2000, "epochs": 1, "max_eval_samples": 256, "monitor.reference_size": 2000}
 # Tweets whose sentiment no reasonable model gets wrong: the quick model must get them right.
 CLEAR_CASES = {
     "I love this so much, best day ever! :)": "positive",
@@ -80,10 +80,16 @@ def clone_repo(target: Path) -> Path:
 
 
 def set_params(repo: Path, **values) -> None:
-    """Edit top-level params in a clone's params.yaml and commit them."""
+    """Edit params (`section.name` for nested ones) in a clone's params.yaml and commit them."""
     path = repo / "params.yaml"
     params = yaml.safe_load(path.read_text())
-    path.write_text(yaml.safe_dump(params | values, sort_keys=False))
+    for name, value in values.items():
+        *sections, key = name.split(".")
+        target = params
+        for section in sections:
+            target = target[section]
+        target[key] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "commit", "--quiet", "-am", f"params: {values}"], cwd=repo)
 
 

@@ -55,6 +55,24 @@ class TrainParams:
 @dataclass(frozen=True)
 class EvaluateParams:
     batch_size: int
+    robustness_samples: int | None
+
+
+@dataclass(frozen=True)
+class MinEffectParams:
+    label_shift: float
+    ks: float
+    mmd2: float
+
+
+@dataclass(frozen=True)
+class MonitorParams:
+    reference_size: int
+    alpha: float
+    min_predictions: int
+    embedding_sample: int
+    permutations: int
+    min_effect: MinEffectParams
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,7 @@ class Params:
     tokenize: TokenizeParams
     train: TrainParams
     evaluate: EvaluateParams
+    monitor: MonitorParams
 
 
 _CHOICES = {
@@ -79,7 +98,10 @@ _CHOICES = {
     ("train", "bf16"): {"auto", True, False},
 }
 _POSITIVE = {"lr", "epochs", "batch_size", "max_length", "eval_batch_size", "timeout_s"}
-_POSITIVE |= {"max_train_samples", "max_eval_samples"}
+_POSITIVE |= {"max_train_samples", "max_eval_samples", "robustness_samples"}
+_POSITIVE |= {"reference_size", "alpha", "min_predictions", "embedding_sample", "permutations"}
+_POSITIVE |= {"label_shift", "ks", "mmd2"}
+_SHARES = {"alpha"}  # strictly between 0 and 1
 
 
 def _coerce(name: str, value: Any, kind: Any) -> Any:
@@ -96,6 +118,8 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
         raise ParamsError(f"params.yaml: `{name}` must be {base.__name__}, got {value!r}.")
     if name.rsplit(".", 1)[-1] in _POSITIVE and value <= 0:
         raise ParamsError(f"params.yaml: `{name}` must be positive, got {value!r}.")
+    if name.rsplit(".", 1)[-1] in _SHARES and value >= 1:
+        raise ParamsError(f"params.yaml: `{name}` must be between 0 and 1, got {value!r}.")
     return value
 
 

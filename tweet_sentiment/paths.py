@@ -13,3 +13,5 @@ METRICS = Path("metrics")
 TRAIN_LIVE = METRICS / "train"  # DVCLive dir of `finetune`
 EVAL_LIVE = METRICS / "eval"  # DVCLive dir of `evaluate`
 SPLITS = ("train", "val", "test")
+DRIFT_REFERENCE = Path("models/drift_reference.npz")  # features of training tweets, for the drift report
+REFERENCE_METRICS = METRICS / "reference.json"  # their summary: predicted-label shares, medians

@@ -1,0 +1,38 @@
+"""DVC stage `reference`: what the model sees and says on training tweets, for the drift report."""
+
+import json
+import logging
+
+import pandas as pd
+
+from tweet_sentiment import paths
+from tweet_sentiment.drift_checks import DriftSettings
+from tweet_sentiment.params import Params
+from tweet_sentiment.reference import build_reference, save_reference
+from tweet_sentiment.stage import run_stage
+
+log = logging.getLogger("reference")
+
+
+def main(params: Params) -> None:
+    monitor = params.monitor
+    settings = DriftSettings(
+        alpha=monitor.alpha,
+        min_predictions=monitor.min_predictions,
+        embedding_sample=monitor.embedding_sample,
+        permutations=monitor.permutations,
+        seed=params.seed,
+        min_label_shift=monitor.min_effect.label_shift,
+        min_ks=monitor.min_effect.ks,
+        min_mmd2=monitor.min_effect.mmd2,
+    )
+    train = pd.read_csv(paths.PREPARED / "train.csv", dtype=str, keep_default_na=False)
+    reference = build_reference(train, paths.MODEL, monitor.reference_size, settings)
+    save_reference(reference, paths.DRIFT_REFERENCE)
+    summary = reference.summary()
+    paths.REFERENCE_METRICS.write_text(json.dumps(summary, indent=2) + "\n")
+    log.info("reference of %d training tweets: %s", len(reference.features), summary)
+
+
+if __name__ == "__main__":
+    run_stage(main)

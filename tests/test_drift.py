@@ -1,0 +1,156 @@
+"""The drift checks and the drift command, on synthetic features and a log written by QueryLog."""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import recall_score
+
+from tweet_sentiment import drift
+from tweet_sentiment.drift_checks import DriftSettings, mmd_permutation_test, run_checks
+from tweet_sentiment.features import Features
+from tweet_sentiment.labels import LABELS
+from tweet_sentiment.querylog import QueryLog, RequestIds, TokenCounts
+from tweet_sentiment.reference import Reference, load_reference, save_reference
+
+SETTINGS = DriftSettings(0.05, 50, 300, 100, 0, min_label_shift=0.1, min_ks=0.1, min_mmd2=0.01)
+
+
+def synthetic(n: int, seed: int, shares=(0.2, 0.4, 0.4), confidence_shift: float = 0.0) -> Features:
+    rng = np.random.default_rng(seed)
+    return Features(
+        predicted=rng.choice(len(LABELS), n, p=shares),
+        confidence=np.clip(rng.beta(5, 2, n) - confidence_shift, 0.34, 1).astype(np.float32),
+        chars=rng.integers(20, 140, n).astype(np.int32),
+        unknown_share=np.zeros(n, dtype=np.float32),
+        embedding=rng.normal(size=(n, 8)).astype(np.float32),
+    )
+
+
+def verdicts(current: Features, settings: DriftSettings = SETTINGS) -> dict[str, bool]:
+    return {check.name: check.drift for check in run_checks(synthetic(2000, seed=1), current, settings)}
+
+
+def test_same_distribution_no_drift_and_each_shift_is_caught_by_its_check():
+    assert not any(verdicts(synthetic(500, seed=3)).values())
+    assert verdicts(synthetic(500, seed=3, shares=(0.6, 0.2, 0.2)))["prediction_drift"]
+    assert verdicts(synthetic(500, seed=3, confidence_shift=0.2))["confidence_drift"]
+    longer = synthetic(500, seed=3)
+    longer = Features(longer.predicted, longer.confidence, longer.chars + 60, longer.unknown_share, longer.embedding)
+    assert verdicts(longer) == verdicts(longer) | {"length_drift": True}
+    moved = synthetic(500, seed=3)
+    moved = Features(moved.predicted, moved.confidence, moved.chars, moved.unknown_share, moved.embedding + 0.5)
+    assert verdicts(moved)["embedding_drift"]
+
+
+def test_thresholds_share_alpha_between_the_checks_run():
+    with_embeddings = run_checks(synthetic(1000, 1), synthetic(200, 2), SETTINGS)
+    without = synthetic(200, 2)
+    without = Features(without.predicted, without.confidence, without.chars, without.unknown_share, None)
+    hashed_only = run_checks(synthetic(1000, 1), without, SETTINGS)
+    assert {c.threshold["p_value"] for c in with_embeddings} == {0.01} and len(with_embeddings) == 5
+    assert {c.threshold["p_value"] for c in hashed_only} == {0.0125}
+    assert "embedding_drift" not in {c.name for c in hashed_only}
+
+
+def test_a_significant_but_small_difference_is_no_drift():
+    big_window = synthetic(20_000, seed=3, shares=(0.24, 0.38, 0.38))  # 4 points off: significant at this size
+    [check] = [c for c in run_checks(synthetic(20_000, seed=1), big_window, SETTINGS) if c.name == "prediction_drift"]
+    assert check.p_value < check.threshold["p_value"] and check.effect == pytest.approx(0.04, abs=0.01)
+    assert not check.drift
+    strict = replace(SETTINGS, min_label_shift=0.01)
+    assert verdicts(big_window, strict)["prediction_drift"]
+
+
+def test_mmd_p_value_is_small_for_shifted_samples_and_not_for_equal_ones():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(200, 4)), rng.normal(size=(200, 4))
+    _, same = mmd_permutation_test(x, y, 200, np.random.default_rng(1))
+    _, shifted = mmd_permutation_test(x, y + 0.6, 200, np.random.default_rng(1))
+    assert same > 0.05 and shifted == 1 / 201
+
+
+def test_reference_round_trip(tmp_path: Path):
+    reference = Reference(synthetic(100, 0), np.array([str(i) for i in range(100)]), "v1", SETTINGS)
+    save_reference(reference, tmp_path / "ref.npz")
+    loaded = load_reference(tmp_path / "ref.npz")
+    assert (loaded.model_version, loaded.settings) == ("v1", SETTINGS)
+    np.testing.assert_array_equal(loaded.features.predicted, reference.features.predicted)
+    np.testing.assert_allclose(loaded.features.embedding, reference.features.embedding, atol=1e-2)
+    assert list(loaded.ids[:3]) == ["0", "1", "2"]
+    assert reference.summary()["tweets"] == 100
+
+
+def write_log(directory: Path, features: Features, feedback: list[tuple[str, str]] = ()) -> None:
+    """A query log written by the service's own writer, with these features."""
+    log, ids = QueryLog(str(directory), "v1", log_text=False), RequestIds(b"k")
+    for i in range(len(features)):
+        scores = dict.fromkeys(LABELS, (1 - float(features.confidence[i])) / 2)
+        scores[LABELS[features.predicted[i]]] = float(features.confidence[i])
+        result = {"pred_id": int(features.predicted[i]), "pred_label": LABELS[features.predicted[i]], "scores": scores}
+        text = "x" * int(features.chars[i])
+        log.predictions([text], [result], [ids.issue(result["pred_id"])], [TokenCounts(10, 0)], 0.01)
+    for label, predicted in feedback:
+        log.feedback(label, predicted, None)
+    log.close()
+
+
+@pytest.fixture
+def reference_file(tmp_path: Path) -> Path:
+    path = tmp_path / "reference.npz"
+    save_reference(Reference(synthetic(2000, 1), np.arange(2000).astype(str), "v1", SETTINGS), path)
+    return path
+
+
+def run_cli(log_dir: Path, out: Path, reference: Path, *extra: str) -> tuple[int, dict | None]:
+    status = drift.main([str(log_dir), "--out", str(out), "--reference", str(reference), "--model-dir", "none", *extra])
+    result = out / "drift.json"
+    return status, json.loads(result.read_text()) if result.exists() else None
+
+
+def test_command_on_in_distribution_log_finds_no_drift_and_scores_feedback(tmp_path: Path, reference_file: Path):
+    feedback = [("negative", "negative"), ("negative", "neutral"), ("neutral", "neutral"), ("positive", "positive")]
+    write_log(tmp_path / "log", synthetic(400, seed=5), feedback)
+    status, result = run_cli(tmp_path / "log", tmp_path / "out", reference_file)
+    assert status == 0 and result["drift_detected"] is False
+    assert result["predictions"] == 400 and result["feedback"] == 4
+    assert set(result["checks"]) == {"prediction_drift", "confidence_drift", "length_drift", "unknown_token_drift"}
+    assert result["skipped_checks"] == {"embedding_drift": "no model given (--model-dir)"}
+    accuracy = result["live_accuracy"]
+    expected = recall_score([a for a, _ in feedback], [p for _, p in feedback], average="macro")
+    assert accuracy["macro_recall"] == round(expected, 4) and accuracy["confusion_matrix"][0] == [1, 1, 0]
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "No drift detected" in html and html.count("<svg") == 4 and "https://" not in html
+
+
+def test_command_on_a_one_sided_log_finds_drift(tmp_path: Path, reference_file: Path):
+    write_log(tmp_path / "log", synthetic(400, seed=5, shares=(0.9, 0.05, 0.05)))
+    status, result = run_cli(tmp_path / "log", tmp_path / "out", reference_file)
+    assert status == 1 and result["drift_detected"] is True
+    assert result["checks"]["prediction_drift"]["drift"] is True
+    assert result["checks"]["prediction_drift"]["current"]["negative"] > 0.8
+    assert "Drift detected: prediction_drift" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_last_judges_only_the_newest_predictions(tmp_path: Path, reference_file: Path):
+    write_log(tmp_path / "log", synthetic(300, seed=5, shares=(0.9, 0.05, 0.05)))
+    write_log(tmp_path / "log", synthetic(300, seed=6))  # logged later
+    status, result = run_cli(tmp_path / "log", tmp_path / "out", reference_file, "--last", "300")
+    assert (status, result["predictions"], result["drift_detected"]) == (0, 300, False)
+
+
+def test_too_few_predictions_is_a_message_not_a_verdict(tmp_path: Path, reference_file: Path, caplog):
+    write_log(tmp_path / "log", synthetic(20, seed=5))
+    status, result = run_cli(tmp_path / "log", tmp_path / "out", reference_file)
+    assert status == 2 and result is None
+    assert "only 20 logged predictions" in caplog.text and "at least 50" in caplog.text
+
+
+def test_a_missing_reference_or_log_is_a_clear_error(tmp_path: Path, reference_file: Path, caplog):
+    assert run_cli(tmp_path / "nowhere", tmp_path / "out", reference_file) == (2, None)
+    assert "pass the query-log directory" in caplog.text
+    (tmp_path / "log").mkdir()
+    assert run_cli(tmp_path / "log", tmp_path / "out", tmp_path / "missing.npz") == (2, None)
+    assert "dvc repro reference" in caplog.text

@@ -1,0 +1,197 @@
+"""`python -m tweet_sentiment.drift LOG_DIR --out OUT_DIR`: has the served traffic drifted?
+
+Compares a window of the query log (see tweet_sentiment/querylog.py) with the
+training reference of the `reference` stage and writes `OUT_DIR/drift.json`
+(top-level `drift_detected`, each check's statistic, threshold and verdict,
+live accuracy from feedback) and `OUT_DIR/report.html`. Exit status: 0 no
+drift, 1 drift, 2 no verdict (bad input, or too few predictions).
+"""
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, recall_score
+
+from tweet_sentiment import paths
+from tweet_sentiment.drift_checks import Check, DriftSettings, run_checks
+from tweet_sentiment.drift_report import render_report
+from tweet_sentiment.features import Encoder, Features, from_log
+from tweet_sentiment.labels import LABEL2ID, LABELS
+from tweet_sentiment.querylog import QueryLogError, read_records
+from tweet_sentiment.reference import DriftReferenceError, Reference, load_reference
+
+log = logging.getLogger("tweet_sentiment.drift")
+
+
+class NoVerdict(ValueError):
+    """The log cannot be judged (too few predictions, unreadable records); the message says why."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """The logged records a report judges."""
+
+    predictions: list[dict]
+    feedback: list[dict]
+    skipped_lines: int
+
+
+def _time(record: dict) -> str:
+    return str(record.get("time", ""))
+
+
+def _utc(moment: datetime) -> datetime:
+    """`moment` as an aware UTC time; a naive one is read as UTC, as the log writes."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _logged_at(record: dict) -> datetime | None:
+    try:
+        return _utc(datetime.fromisoformat(_time(record)))
+    except ValueError:
+        return None
+
+
+def _valid_prediction(record: dict) -> bool:
+    try:
+        return record["label"] in LABEL2ID and len(record["scores"]) == len(LABELS) and record["tokens"] >= 0
+    except (KeyError, TypeError):
+        return False
+
+
+def read_window(log_path: Path, last: int | None, since: datetime | None) -> Window:
+    """Predictions and feedback logged at or after `since`, and only the `last` predictions."""
+    predictions, feedback, skipped = [], [], 0
+    for record in read_records(log_path):
+        logged_at = None if record is None else _logged_at(record)
+        if logged_at is None or (record["type"] == "prediction" and not _valid_prediction(record)):
+            skipped += 1
+        elif since is None or logged_at >= _utc(since):
+            (predictions if record["type"] == "prediction" else feedback).append(record)
+    predictions.sort(key=_time)
+    if last is not None:
+        predictions = predictions[-last:]
+    return Window(predictions, feedback, skipped)
+
+
+def live_accuracy(feedback: list[dict]) -> dict | None:
+    """Macro recall and the confusion matrix of the predictions whose true label came back."""
+    labelled = [f for f in feedback if f.get("label") in LABEL2ID and f.get("predicted") in LABEL2ID]
+    if not labelled:
+        return None
+    actual = [f["label"] for f in labelled]
+    predicted = [f["predicted"] for f in labelled]
+    return {
+        "labelled": len(labelled),
+        "macro_recall": round(
+            float(recall_score(actual, predicted, labels=LABELS, average="macro", zero_division=0)), 4
+        ),
+        "accuracy": round(float(np.mean(np.array(actual) == np.array(predicted))), 4),
+        "labels": list(LABELS),
+        "confusion_matrix": confusion_matrix(actual, predicted, labels=LABELS).tolist(),  # rows: true label
+    }
+
+
+def window_features(window: Window, model_dir: Path | None) -> Features:
+    """Features of the logged predictions, with embeddings where the text was logged and a model is at hand."""
+    features = from_log(window.predictions)
+    texts = [p.get("text") for p in window.predictions]
+    if model_dir is None or any(not isinstance(text, str) for text in texts):
+        return features
+    embedding = Encoder(model_dir).features(texts, progress="embedding the logged tweets").embedding
+    return Features(features.predicted, features.confidence, features.chars, features.unknown_share, embedding)
+
+
+def require_enough(window: Window, settings: DriftSettings) -> None:
+    if len(window.predictions) < settings.min_predictions:
+        raise NoVerdict(
+            f"only {len(window.predictions)} logged predictions in the window; a verdict needs at least "
+            f"{settings.min_predictions} (send more traffic, widen --since/--last, or lower --min-predictions)"
+        )
+
+
+def judge(window: Window, current: Features, reference: Reference, model_dir: Path | None) -> dict:
+    """drift.json's content for one window whose features are `current`."""
+    settings = reference.settings
+    checks: list[Check] = run_checks(reference.features, current, settings)
+    versions = sorted({str(p.get("model_version")) for p in window.predictions})
+    latencies = np.array([p.get("latency_ms", np.nan) for p in window.predictions], dtype=float)
+    return {
+        "drift_detected": any(check.drift for check in checks),
+        "predictions": len(window.predictions),
+        "feedback": len(window.feedback),
+        "skipped_lines": window.skipped_lines,
+        "window": {"from": _time(window.predictions[0]), "to": _time(window.predictions[-1])},
+        "model_versions": versions,
+        "reference_model_version": reference.model_version,
+        "reference_tweets": len(reference.features),
+        "alpha": settings.alpha,
+        "checks": {check.name: check.as_dict() for check in checks},
+        "skipped_checks": {} if current.embedding is not None else {"embedding_drift": _why_no_embeddings(model_dir)},
+        "live_accuracy": live_accuracy(window.feedback),
+        "latency_ms": {
+            f"p{q}": round(float(np.nanpercentile(latencies, q)), 2)
+            for q in (50, 95, 99)
+            if not np.isnan(latencies).all()
+        },
+    }
+
+
+def _why_no_embeddings(model_dir: Path | None) -> str:
+    if model_dir is None:
+        return "no model given (--model-dir)"
+    return "the log holds no text (TWEET_SENTIMENT_LOG_TEXT=0)"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tweet_sentiment.drift", description=__doc__.split("\n\n")[0])
+    parser.add_argument("log", type=Path, help="query-log directory (TWEET_SENTIMENT_QUERY_LOG) or one log file")
+    parser.add_argument("--out", type=Path, required=True, help="where to write drift.json and report.html")
+    parser.add_argument("--reference", type=Path, default=paths.DRIFT_REFERENCE, help="the `reference` stage's out")
+    parser.add_argument("--model-dir", type=Path, default=paths.MODEL, help="the model, for embeddings of logged text")
+    parser.add_argument("--last", type=int, help="judge only the last N predictions")
+    parser.add_argument("--since", type=datetime.fromisoformat, help="judge only records from this UTC time on")
+    parser.add_argument("--min-predictions", type=int, help="override the reference's minimum window size")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    args = parse_args(argv)
+    try:
+        reference = load_reference(args.reference)
+        if args.min_predictions is not None:
+            reference = replace(reference, settings=replace(reference.settings, min_predictions=args.min_predictions))
+        window = read_window(args.log, args.last, args.since)
+        if window.skipped_lines:
+            log.warning("skipped %d log lines that are not prediction or feedback records", window.skipped_lines)
+        require_enough(window, reference.settings)
+        model_dir = args.model_dir if (args.model_dir / "config.json").is_file() else None
+        current = window_features(window, model_dir)
+        result = judge(window, current, reference, model_dir)
+    except (NoVerdict, QueryLogError, DriftReferenceError) as error:
+        log.error("%s", error)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "drift.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / "report.html").write_text(render_report(result, reference.features, current), encoding="utf-8")
+    drifted = [name for name, check in result["checks"].items() if check["drift"]]
+    log.info(
+        "%s over %d predictions: %s; wrote %s and %s",
+        "DRIFT" if drifted else "no drift",
+        result["predictions"],
+        ", ".join(drifted) or "every check passed",
+        args.out / "drift.json",
+        args.out / "report.html",
+    )
+    return 1 if drifted else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
