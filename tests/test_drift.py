@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import recall_score
 
-from tweet_sentiment import drift
+from tweet_sentiment import drift, drift_rates
 from tweet_sentiment.drift_checks import DriftSettings, mmd_permutation_test, run_checks
 from tweet_sentiment.features import Features
 from tweet_sentiment.labels import LABELS
@@ -154,3 +154,20 @@ def test_a_missing_reference_or_log_is_a_clear_error(tmp_path: Path, reference_f
     (tmp_path / "log").mkdir()
     assert run_cli(tmp_path / "log", tmp_path / "out", tmp_path / "missing.npz") == (2, None)
     assert "dvc repro reference" in caplog.text
+
+
+def test_rates_count_flagged_windows_per_stream_and_check():
+    reference = Reference(synthetic(2000, 1), np.arange(2000).astype(str), "v1", SETTINGS)
+    streams = {"same": synthetic(600, seed=3), "one_sided": synthetic(600, seed=3, shares=(0.9, 0.05, 0.05))}
+    rows = drift_rates.measure(
+        reference,
+        [drift_rates.Stream(name, name != "same", name, np.arange(600), name) for name in streams],
+        streams,
+        window=300,
+        windows=4,
+    )
+    by_stream = {row["stream"]: row for row in rows}
+    assert (by_stream["same"]["any"], by_stream["one_sided"]["any"]) == (0.0, 1.0)
+    assert by_stream["one_sided"]["prediction_drift"] == 1.0 and by_stream["one_sided"]["windows"] == 4
+    table = drift_rates.markdown(rows)
+    assert "| one_sided | one_sided | shifted: detection | 600 | 4 | 100% | 100% |" in table

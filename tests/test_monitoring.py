@@ -24,7 +24,9 @@ WINDOW = 1000
 def logged_server(quick_model: Path, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """`bentoml serve` with the query log on, and the log directory."""
     log_dir = tmp_path_factory.mktemp("query-log")
-    process, url = start_server(quick_model, TWEET_SENTIMENT_QUERY_LOG=str(log_dir))
+    server_log = log_dir.parent / "server.log"
+    with server_log.open("w") as output:
+        process, url = start_server(quick_model, output=output, TWEET_SENTIMENT_QUERY_LOG=str(log_dir))
     try:
         wait_ready(url, process)
         yield url, log_dir

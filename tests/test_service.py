@@ -29,7 +29,7 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 90) -> floa
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{process.stdout.read()}")
+            raise AssertionError(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
         try:
             with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
                 if response.status == 200:
@@ -39,14 +39,18 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 90) -> floa
     raise AssertionError("server not ready in time")
 
 
-def start_server(model_dir: Path | str, **env: str) -> tuple[subprocess.Popen, str]:
-    """`bentoml serve` from the repository, serving `model_dir`."""
+def start_server(model_dir: Path | str, output=subprocess.PIPE, **env: str) -> tuple[subprocess.Popen, str]:
+    """`bentoml serve` from the repository, serving `model_dir`.
+
+    Its log goes to a pipe by default; a test sending more than a hundred or so
+    requests must pass a file as `output`, or the unread pipe fills and blocks the server.
+    """
     port = free_port()
     process = subprocess.Popen(
         ["bentoml", "serve", "service:TweetSentiment", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO,
         env=tool_env(TWEET_SENTIMENT_MODEL_DIR=str(model_dir), **env),
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
