@@ -261,7 +261,9 @@ def write_report(path: Path, results: list[LoadResult], agreement: dict, cold_st
         "15 s each: workers x parallel sub-batches 2 x 2 gave 428-457 tweets/s at 32 x 16 and 225-254 at",
         "32 x 1; 2 x 1 gave 231 or 463 at 32 x 16 depending on the split; 1 x 2 gave 193 at 32 x 1.",
     ]
-    path.write_text("\n".join(lines) + "\n")
+    # Sections other scripts write (scripts/benchmark_query_log.py) are kept.
+    _, heading, kept = path.read_text().partition("\n## ") if path.exists() else ("", "", "")
+    path.write_text("\n".join(lines) + "\n" + (heading + kept if heading else ""))
     print(f"wrote {path}")
 
 
