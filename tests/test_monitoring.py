@@ -124,3 +124,12 @@ def test_feedback_by_text_and_metrics_count_it(logged_server: tuple[str, Path]):
     assert 'tweet_sentiment_feedback_total{label="negative",predicted="negative"}' in metrics
     shares = [line for line in metrics.splitlines() if line.startswith("tweet_sentiment_predicted_label_share{")]
     assert len(shares) == 3 and abs(sum(float(line.split()[-1]) for line in shares) - 1) < 1e-6
+
+
+def test_the_original_get_endpoint_hands_out_a_request_id_for_feedback(logged_server: tuple[str, Path]):
+    url, _ = logged_server
+    with urllib.request.urlopen(f"{url}/predict?tweet=so%20happy%20today", timeout=30) as response:
+        body, request_id = json.loads(response.read()), response.headers["X-Request-ID"]
+    assert set(body) == {"pred_id", "pred_label"}  # the original contract, unchanged
+    status, receipt = call(f"{url}/feedback", json.dumps({"request_id": request_id, "label": "positive"}).encode())
+    assert status == 200 and receipt["predicted"] == body["pred_label"]
