@@ -1,6 +1,7 @@
 """The drift checks and the drift command, on synthetic features and a log written by QueryLog."""
 
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -171,3 +172,58 @@ def test_rates_count_flagged_windows_per_stream_and_check():
     assert by_stream["one_sided"]["prediction_drift"] == 1.0 and by_stream["one_sided"]["windows"] == 4
     table = drift_rates.markdown(rows)
     assert "| one_sided | one_sided | shifted: detection | 600 | 4 | 100% | 100% |" in table
+
+
+def test_live_macro_recall_counts_only_the_classes_that_got_feedback():
+    accuracy = drift.live_accuracy(
+        [{"label": "negative", "predicted": "negative"}, {"label": "negative", "predicted": "negative"}]
+    )
+    assert (accuracy["macro_recall"], accuracy["classes"]) == (1.0, ["negative"])
+    assert accuracy["confusion_matrix"] == [[2, 0, 0], [0, 0, 0], [0, 0, 0]]
+    assert drift.live_accuracy([{"label": "happy", "predicted": "negative"}]) is None
+
+
+def test_with_last_feedback_counts_from_the_window_start(tmp_path: Path, reference_file: Path):
+    write_log(tmp_path / "log", synthetic(100, seed=5), [("negative", "positive")])  # old feedback
+    time.sleep(0.01)  # the log's times have millisecond resolution
+    write_log(tmp_path / "log", synthetic(200, seed=6), [("negative", "negative")])
+    status, result = run_cli(tmp_path / "log", tmp_path / "out", reference_file, "--last", "200")
+    assert status == 0 and result["live_accuracy"]["labelled"] == 1 and result["live_accuracy"]["accuracy"] == 1.0
+
+
+def test_incomplete_prediction_records_are_skipped_not_fatal(tmp_path: Path, reference_file: Path, caplog):
+    write_log(tmp_path / "log", synthetic(120, seed=5))
+    good = json.loads((next((tmp_path / "log").glob("queries-*.jsonl"))).read_text().splitlines()[0])
+    broken = [
+        {k: v for k, v in good.items() if k != "chars"},
+        good | {"scores": [0.1, 0.2, 0.7]},
+        good | {"label": "happy"},
+        good | {"tokens": "many"},
+        good | {"time": "yesterday"},
+    ]
+    (tmp_path / "log" / "queries-9.jsonl").write_text("".join(json.dumps(r) + "\n" for r in broken))
+    status, result = run_cli(tmp_path / "log", tmp_path / "out", reference_file)
+    assert (status, result["predictions"], result["skipped_lines"]) == (0, 120, 5)
+    assert "skipped 5 log lines" in caplog.text
+
+
+def test_an_old_reference_asks_for_a_rebuild(tmp_path: Path, caplog):
+    path = tmp_path / "old.npz"
+    save_reference(Reference(synthetic(100, 0), np.arange(100).astype(str), "v1", SETTINGS), path)
+    with np.load(path) as saved:
+        arrays = dict(saved)
+    meta = json.loads(str(arrays["meta"]))
+    del meta["settings"]["min_ks"]  # written before the effect floors existed
+    arrays["meta"] = np.array(json.dumps(meta))
+    with path.open("wb") as file:
+        np.savez(file, **arrays)
+    (tmp_path / "log").mkdir()
+    assert run_cli(tmp_path / "log", tmp_path / "out", path) == (2, None)
+    assert "rebuild it with `dvc repro reference`" in caplog.text
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_window_sizes_must_be_positive(tmp_path: Path, value: str, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        drift.main([str(tmp_path), "--out", str(tmp_path / "out"), "--last", value])
+    assert exit_info.value.code == 2 and "not a positive whole number" in capsys.readouterr().err

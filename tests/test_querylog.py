@@ -112,15 +112,39 @@ def test_an_unwritable_log_directory_is_a_clear_error(tmp_path: Path):
 
 
 def test_reading_unwraps_cloud_logging_exports_and_flags_bad_lines(tmp_path: Path):
-    record = {"type": "feedback", "label": "negative", "predicted": "neutral"}
+    record = {"type": "feedback", "time": "2026-11-27T04:00:00.000Z", "label": "negative", "predicted": "neutral"}
     (tmp_path / "queries-1.jsonl").write_text(json.dumps(record) + "\nnot json\n\n" + json.dumps({"type": "x"}) + "\n")
     export = tmp_path / "run.googleapis.com" / "stdout" / "2026" / "11" / "27"
     export.mkdir(parents=True)
-    (export / "04:00:00_04:59:59_S0.json").write_bytes(
-        json.dumps({"jsonPayload": record, "severity": "INFO"}).encode() + b"\n\xff\xfe broken\n"
-    )
+    # Cloud Logging keeps a structured line's `time` as the entry's timestamp, not in jsonPayload.
+    payload = {key: value for key, value in record.items() if key != "time"} | {"severity": "INFO"}
+    entry = {"jsonPayload": payload, "timestamp": record["time"], "severity": "INFO"}
+    (export / "04:00:00_04:59:59_S0.json").write_bytes(json.dumps(entry).encode() + b"\n\xff\xfe broken\n")
+    (tmp_path / "drift.json").write_text("{}")  # a report written next to the log is not log
     assert len(log_files(tmp_path)) == 2
-    assert sorted(map(str, read_records(tmp_path))) == sorted(map(str, [record, None, None, record, None]))
+    records = list(read_records(tmp_path))
+    assert records.count(None) == 3
+    assert [r["time"] for r in records if r] == [record["time"], record["time"]]
+
+
+def test_stdout_writes_one_line_per_record_so_workers_cannot_interleave_them():
+    code = (
+        "from tweet_sentiment.querylog import QueryLog, RequestIds, TokenCounts; "
+        "log = QueryLog('stdout', 'v'); ids = RequestIds(b'k'); "
+        "scores = {'negative': 0.1, 'neutral': 0.8, 'positive': 0.1}; "
+        "result = {'pred_id': 1, 'pred_label': 'neutral', 'scores': scores}; "
+        "log.predictions(['a', 'b'], [result, result], [ids.issue(1), ids.issue(1)], [TokenCounts(1, 0)] * 2, 0.01)"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert [json.loads(line)["text"] for line in output.splitlines()] == ["a", "b"]
+
+
+def test_ids_are_read_case_blind_and_anything_else_is_unknown():
+    ids = RequestIds(b"key")
+    issued = ids.issue(2)
+    assert ids.predicted_id(issued.upper()) == 2
+    assert ids.predicted_id("é" * 25) is None
+    assert ids.predicted_id("") is None
 
 
 def test_reading_a_missing_log_says_what_to_pass(tmp_path: Path):

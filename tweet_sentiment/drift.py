@@ -59,10 +59,14 @@ def _logged_at(record: dict) -> datetime | None:
 
 
 def _valid_prediction(record: dict) -> bool:
+    """Whether a prediction record has every field the checks read, with the right types."""
     try:
-        return record["label"] in LABEL2ID and len(record["scores"]) == len(LABELS) and record["tokens"] >= 0
-    except (KeyError, TypeError):
+        scores = [float(record["scores"][label]) for label in LABELS]
+        counts = [record[name] for name in ("chars", "tokens", "unknown_tokens")]
+    except (KeyError, TypeError, ValueError):
         return False
+    numbers = all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts)
+    return record.get("label") in LABEL2ID and numbers and all(0.0 <= score <= 1.0 for score in scores)
 
 
 def read_window(log_path: Path, last: int | None, since: datetime | None) -> Window:
@@ -77,6 +81,9 @@ def read_window(log_path: Path, last: int | None, since: datetime | None) -> Win
     predictions.sort(key=_time)
     if last is not None:
         predictions = predictions[-last:]
+        if predictions:  # feedback given since the window began
+            start = _logged_at(predictions[0])
+            feedback = [f for f in feedback if _logged_at(f) >= start]
     return Window(predictions, feedback, skipped)
 
 
@@ -87,11 +94,11 @@ def live_accuracy(feedback: list[dict]) -> dict | None:
         return None
     actual = [f["label"] for f in labelled]
     predicted = [f["predicted"] for f in labelled]
+    present = sorted(set(actual), key=LABELS.index)  # a class with no true label yet has no recall
     return {
         "labelled": len(labelled),
-        "macro_recall": round(
-            float(recall_score(actual, predicted, labels=LABELS, average="macro", zero_division=0)), 4
-        ),
+        "macro_recall": round(float(recall_score(actual, predicted, labels=present, average="macro")), 4),
+        "classes": present,
         "accuracy": round(float(np.mean(np.array(actual) == np.array(predicted))), 4),
         "labels": list(LABELS),
         "confusion_matrix": confusion_matrix(actual, predicted, labels=LABELS).tolist(),  # rows: true label
@@ -149,15 +156,25 @@ def _why_no_embeddings(model_dir: Path | None) -> str:
     return "the log holds no text (TWEET_SENTIMENT_LOG_TEXT=0)"
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return number
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tweet_sentiment.drift", description=__doc__.split("\n\n")[0])
     parser.add_argument("log", type=Path, help="query-log directory (TWEET_SENTIMENT_QUERY_LOG) or one log file")
     parser.add_argument("--out", type=Path, required=True, help="where to write drift.json and report.html")
     parser.add_argument("--reference", type=Path, default=paths.DRIFT_REFERENCE, help="the `reference` stage's out")
     parser.add_argument("--model-dir", type=Path, default=paths.MODEL, help="the model, for embeddings of logged text")
-    parser.add_argument("--last", type=int, help="judge only the last N predictions")
+    parser.add_argument("--last", type=_positive, help="judge only the last N predictions")
     parser.add_argument("--since", type=datetime.fromisoformat, help="judge only records from this UTC time on")
-    parser.add_argument("--min-predictions", type=int, help="override the reference's minimum window size")
+    parser.add_argument("--min-predictions", type=_positive, help="override the reference's minimum window size")
     return parser.parse_args(argv)
 
 
@@ -177,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         result = judge(window, current, reference, model_dir)
     except (NoVerdict, QueryLogError, DriftReferenceError) as error:
         log.error("%s", error)
+        return 2
+    except OSError as error:
+        log.error("cannot read %s: %s", error.filename or args.log, error.strerror or error)
+        return 2
+    except Exception:  # exit 1 means drift: a failure must not read as a verdict
+        log.exception("the drift report failed; no verdict")
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "drift.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -122,6 +122,8 @@ class Predictor:
 
     def predict_with_counts(self, texts: Sequence[str]) -> tuple[list[dict], list[TokenCounts]]:
         """`predict`, plus what the model saw of each text (for the query log)."""
+        if not texts:
+            return [], []
         encoded = self.encode(texts)
         return results_of(self.proba_of_encoded(encoded)), token_counts(self.tokenizer, encoded)
 

@@ -71,11 +71,13 @@ def load_reference(path: Path) -> Reference:
                 embedding=saved["embedding"].astype(np.float32),
             )
             ids = saved["ids"]
+        reference = Reference(features, ids, meta["model_version"], DriftSettings(**meta["settings"]))
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise DriftReferenceError(
-            f"{path}: not a drift reference written by the `reference` stage ({error})"
+            f"{path}: not a drift reference this version reads ({type(error).__name__}: {error}); "
+            "rebuild it with `dvc repro reference`"
         ) from error
-    return Reference(features, ids, meta["model_version"], DriftSettings(**meta["settings"]))
+    return reference
 
 
 def build_reference(frame: pd.DataFrame, model_dir: Path, size: int, settings: DriftSettings) -> Reference:

@@ -139,7 +139,7 @@ class ServiceMetrics:
             self.predictions.labels(label=result["pred_label"]).inc()
             self.recent_labels.append(result["pred_label"])
         counts = collections.Counter(self.recent_labels)
-        for label in LABELS:
+        for label in LABELS if self.recent_labels else ():
             self.label_share.labels(label=label).set(counts[label] / len(self.recent_labels))
 
     def observe_feedback(self, label: str, predicted: str) -> None:
