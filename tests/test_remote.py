@@ -175,6 +175,9 @@ def assert_model_predicts(repo: Path) -> None:
 # --- the emulator and two test doubles ------------------------------------------------------------
 
 
+STRICT_EMULATOR = Path(__file__).with_name("strict_gcs_emulator.py")  # stores no upload cut short, as GCS
+
+
 class Emulator:
     """`gcp-storage-emulator` as a subprocess on 127.0.0.1, storing under a folder.
 
@@ -202,7 +205,7 @@ class Emulator:
         raise RuntimeError(f"gcp-storage-emulator did not start on {self.endpoint}")
 
     def _try_start(self) -> bool:
-        command = [sys.executable, "-m", "gcp_storage_emulator", "--data-dir", str(self.data_dir),
+        command = [sys.executable, str(STRICT_EMULATOR), "--data-dir", str(self.data_dir),
                    "start", "--host", LOCALHOST, "--port", str(self.port),
                    "--default-bucket", self.bucket, "--quiet"]  # fmt: skip
         self.process = subprocess.Popen(command, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
