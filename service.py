@@ -70,7 +70,7 @@ class Prediction(BaseModel):
     request_id: str  # give it back to POST /feedback with the true label
 
 
-TrueLabel = Literal["negative", "neutral", "positive"]
+TrueLabel = Literal[LABELS]  # the label map, so feedback validates against it
 
 
 class FeedbackReceipt(BaseModel):

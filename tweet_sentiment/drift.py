@@ -112,7 +112,7 @@ def window_features(window: Window, model_dir: Path | None) -> Features:
     if model_dir is None or any(not isinstance(text, str) for text in texts):
         return features
     embedding = Encoder(model_dir).features(texts, progress="embedding the logged tweets").embedding
-    return Features(features.predicted, features.confidence, features.chars, features.unknown_share, embedding)
+    return replace(features, embedding=embedding)
 
 
 def require_enough(window: Window, settings: DriftSettings) -> None:

@@ -18,9 +18,8 @@ from tqdm.auto import tqdm
 
 from tweet_sentiment.labels import LABEL2ID, LABELS
 from tweet_sentiment.modeling import load_finetuned, load_tokenizer
-from tweet_sentiment.predict import length_sorted_batches, token_counts
+from tweet_sentiment.predict import encode, length_sorted_batches, token_counts
 from tweet_sentiment.querylog import TokenCounts
-from tweet_sentiment.text import normalise
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ class Encoder:
 
     def features(self, texts: Sequence[str], progress: str | None = None) -> Features:
         """Every feature of `texts`, computed as the service would see them."""
-        encoded = self.tokenizer([normalise(text) for text in texts], truncation=True)["input_ids"]
+        encoded = encode(self.tokenizer, texts)
         probabilities = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
         embedding = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
         batches = list(length_sorted_batches([len(ids) for ids in encoded], self.batch_size))

@@ -25,6 +25,11 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[n
         yield order[start : start + batch_size]
 
 
+def encode(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids of each normalised text, as the model sees them."""
+    return tokenizer([normalise(text) for text in texts], truncation=True)["input_ids"]
+
+
 def token_counts(tokenizer: PreTrainedTokenizerBase, encoded: list[list[int]]) -> list[TokenCounts]:
     """Word pieces (without the special tokens) and unknown ones of each encoded text."""
     special = tokenizer.num_special_tokens_to_add()
@@ -92,8 +97,7 @@ class Predictor:
         self.parallel_batches = parallel_batches
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids of each normalised text, as the model sees them."""
-        return self.tokenizer([normalise(text) for text in texts], truncation=True)["input_ids"]
+        return encode(self.tokenizer, texts)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities, shape (len(texts), 3), in input order."""
