@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import bentoml
-import torch
 from bentoml.exceptions import BadInput, NotFound
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.applications import Starlette
@@ -37,12 +36,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tweet_sentiment.labels import LABELS
-from tweet_sentiment.modeling import ModelLoadError, load_finetuned
 from tweet_sentiment.predict import Predictor
-from tweet_sentiment.querylog import QueryLog, RequestIds, model_version, request_id_key
+from tweet_sentiment.querylog import QueryLog, RequestIds, request_id_key
+from tweet_sentiment.runtimes import ModelLoadError, model_version
 from tweet_sentiment.serving import (
     MAX_BATCH,
     MAX_TWEETS_PER_REQUEST,
+    PARALLEL_BATCHES,
     SUB_BATCH,
     ServiceMetrics,
     Tweet,
@@ -52,15 +52,17 @@ from tweet_sentiment.serving import (
 
 # Next to this file by default: in a container `bentoml serve` (where the
 # deployment check runs) starts in the Bento's root, not in src/ with the model.
-MODEL_DIR = Path(os.environ.get("TWEET_SENTIMENT_MODEL_DIR", Path(__file__).resolve().parent / "models/finetuned"))
+# models/serving is the runtime the `optimize` stage chose (its runtime.json says
+# which); a save_pretrained directory such as models/finetuned is served as a trace.
+MODEL_DIR = Path(os.environ.get("TWEET_SENTIMENT_MODEL_DIR", Path(__file__).resolve().parent / "models/serving"))
 # Tuned on 2 cores (BENCHMARKS.md): two worker processes, each running two
-# sub-batches at once on one torch thread apiece. Each keep-alive connection
+# sub-batches at once on one CPU thread apiece. Each keep-alive connection
 # sticks to one worker and clients rarely split evenly, so each worker must be
-# able to use both cores on its own; with one torch thread per worker, uneven
+# able to use both cores on its own; with one CPU thread per worker, uneven
 # splits cost up to half the throughput, and a single worker spends too much of
 # its time on HTTP to keep up with one-tweet requests.
 WORKERS = int(os.environ.get("TWEET_SENTIMENT_WORKERS", "2"))
-PARALLEL = int(os.environ.get("TWEET_SENTIMENT_PARALLEL", "2"))
+PARALLEL = int(os.environ.get("TWEET_SENTIMENT_PARALLEL", str(PARALLEL_BATCHES)))
 
 
 class Prediction(BaseModel):
@@ -104,7 +106,7 @@ async def legacy_predict(request: Request) -> JSONResponse:
 def require_model_dir(model_dir: Path) -> None:
     if not (model_dir / "config.json").is_file():
         raise ModelLoadError(
-            f"no fine-tuned model at {model_dir.resolve()}: run `dvc repro` (or `dvc pull`) first, "
+            f"no model at {model_dir.resolve()}: run `dvc repro` (or `dvc pull`) first, "
             "or set TWEET_SENTIMENT_MODEL_DIR"
         )
 
@@ -112,7 +114,8 @@ def require_model_dir(model_dir: Path) -> None:
 def check_model(model_dir: Path) -> None:
     """Load the model once, strictly; raises `ModelLoadError` with one line saying what is wrong."""
     require_model_dir(model_dir)
-    load_finetuned(model_dir)
+    Predictor(model_dir, threads=1)  # what each worker loads: runtime, weights, tokenizer
+    model_version(model_dir)
     gc.collect()  # the serving process keeps no copy; the workers load their own
 
 
@@ -149,8 +152,7 @@ class TweetSentiment:
 
     def __init__(self) -> None:
         require_model_dir(MODEL_DIR)
-        torch.set_num_threads(1)
-        self.predictor = Predictor(MODEL_DIR, batch_size=SUB_BATCH, parallel_batches=PARALLEL)
+        self.predictor = Predictor(MODEL_DIR, batch_size=SUB_BATCH, parallel_batches=PARALLEL, threads=PARALLEL)
         self.metrics = ServiceMetrics()
         version = model_version(MODEL_DIR)
         self.request_ids = RequestIds(request_id_key(version))

@@ -1,4 +1,4 @@
-"""DVC stage `package`: build the Bento (service code + fine-tuned model) and export it.
+"""DVC stage `package`: build the Bento (service code + models/serving + its runtime's packages) and export it.
 
 The exported archive is a cached DVC out, so `dvc push` / `dvc pull` carry the
 Bento too; `bentoml import "$PWD/models/tweet-sentiment-bento.tar"` restores it elsewhere.
@@ -19,10 +19,13 @@ from bentoml.exceptions import NotFound
 from tweet_sentiment import paths
 from tweet_sentiment.bento_archive import input_digest, write_reproducible_archive
 from tweet_sentiment.params import Params
+from tweet_sentiment.runtimes import ENGINE_PACKAGES, Runtime, read_runtime
 from tweet_sentiment.stage import run_stage
 
 log = logging.getLogger("package")
 BENTOFILE = Path("bentofile.yaml")
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+EFFECTIVE_BENTOFILE = Path("build/bentofile.yaml")  # bentofile.yaml with the served runtime's packages
 
 
 def bento_inputs(bentofile: Path, patterns: list[str]) -> list[Path]:
@@ -34,13 +37,32 @@ def directory_bytes(path: str) -> int:
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
 
+def with_runtime_packages(config: dict, runtime: Runtime) -> dict:
+    """The bentofile's config with the packages of `runtime`'s engine instead of any other engine's.
+
+    The TorchScript trace needs torch, and PyPI's Linux torch pulls gigabytes of
+    CUDA libraries: PyTorch's CPU index comes first then.
+    """
+    engine_names = {requirement.split("==")[0] for packages in ENGINE_PACKAGES.values() for requirement in packages}
+    python = dict(config["python"])
+    kept = [requirement for requirement in python["packages"] if requirement.split("==")[0] not in engine_names]
+    python["packages"] = [*kept, *ENGINE_PACKAGES[runtime.engine]]
+    if runtime.engine == "torchscript":
+        python["extra_index_url"] = [*python.get("extra_index_url", []), TORCH_CPU_INDEX]
+    return config | {"python": python}
+
+
 def main(params: Params) -> None:
-    config = yaml.safe_load(BENTOFILE.read_text())
-    version = input_digest(bento_inputs(BENTOFILE, config["include"]))
+    runtime = read_runtime(paths.SERVING)
+    config = with_runtime_packages(yaml.safe_load(BENTOFILE.read_text()), runtime)
+    EFFECTIVE_BENTOFILE.parent.mkdir(exist_ok=True)
+    EFFECTIVE_BENTOFILE.write_text(yaml.safe_dump(config, sort_keys=False))
+    version = input_digest(bento_inputs(EFFECTIVE_BENTOFILE, config["include"]))
     tag = f"{config['name']}:{version}"
     with contextlib.suppress(NotFound):
         bentoml.delete(tag)  # same inputs, same Bento: rebuild it rather than fail
-    bento = bentoml.bentos.build_bentofile(str(BENTOFILE), build_ctx=".", version=version)
+    bento = bentoml.bentos.build_bentofile(str(EFFECTIVE_BENTOFILE), build_ctx=".", version=version)
+    log.info("%s runtime, packages %s", runtime.name, config["python"]["packages"])
     with tempfile.TemporaryDirectory() as tmp:
         exported = Path(bentoml.export_bento(bento.tag, str(Path(tmp) / "bento.tar")))
         write_reproducible_archive(exported, paths.BENTO_ARCHIVE)

@@ -102,6 +102,20 @@ def isolated_bento_store(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    """A save_pretrained classifier dir (untrained head) as `finetune` writes it."""
+    import torch
+
+    from tweet_sentiment.modeling import EMBEDDED_MODEL_ID, load_classifier, load_tokenizer
+
+    path = tmp_path_factory.mktemp("model")
+    torch.manual_seed(0)  # the new head's weights: the same model in every run
+    load_classifier(EMBEDDED_MODEL_ID).save_pretrained(path)
+    load_tokenizer(EMBEDDED_MODEL_ID).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def quick_pipeline(tmp_path_factory) -> Path:
     """A clone whose pipeline ran end to end with quick params (about a minute).
 

@@ -38,15 +38,6 @@ def tokenizer():
     return load_tokenizer(EMBEDDED_MODEL_ID)
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, tokenizer) -> Path:
-    """A save_pretrained classifier dir (untrained head) as `finetune` writes it."""
-    path = tmp_path_factory.mktemp("model")
-    load_classifier(EMBEDDED_MODEL_ID).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
-
-
 def test_tokenized_split_matches_tokenizer_and_round_trips(tmp_path: Path, tokenizer):
     frame = pd.DataFrame({"text": TWEETS[:3], "label": ["positive", "negative", "neutral"]})
     split = TokenizedSplit.from_frame(frame, tokenizer, max_length=128)

@@ -53,6 +53,10 @@ def test_integer_where_float_expected_is_accepted(params_file: Path):
         ("mode: full", "mode: partial", "`train.mode` must be one of"),
         ("seed: 42", "seed: 42\nlearning_rate: 1", "unknown param(s) ['learning_rate']"),
         ("max_train_samples: null", "max_train_samples: 0", "`max_train_samples` must be positive"),
+        ("min_agreement: 0.99", "min_agreement: 99", "`optimize.min_agreement` must be at most 1"),
+        ("max_recall_drop: 0.005", "max_recall_drop: -0.01", "`optimize.max_recall_drop` must not be negative"),
+        ("select: listed", "select: fastest", "`optimize.select` must be one of"),
+        ("candidates: [", "candidates: openvino-int8 #[", "`optimize.candidates` must be a list of strings"),
     ],
 )
 def test_bad_param_is_named(params_file: Path, old: str, new: str, message: str):

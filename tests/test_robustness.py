@@ -15,6 +15,7 @@ from tests.conftest import REPO
 from tweet_sentiment.labels import LABEL2ID, LABELS
 from tweet_sentiment.params import ParamsError, load_params
 from tweet_sentiment.robustness import PERTURBATIONS, perturb, robustness_table
+from tweet_sentiment.runtimes import Runtime
 from tweet_sentiment.text import normalise
 
 LONG = (
@@ -167,8 +168,11 @@ class _FakePredictor:
 
     calls: ClassVar[list[int]] = []
 
-    def __init__(self, model_dir, batch_size: int, bf16: bool) -> None:
-        assert bf16 is False  # evaluate scores in fp32
+    runtime = Runtime("fake", "openvino", "fp32")
+    bf16 = False
+
+    def __init__(self, model_dir, batch_size: int) -> None:
+        assert Path(model_dir) == Path("models/serving")  # evaluate scores what is served
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         type(self).calls.append(len(texts))

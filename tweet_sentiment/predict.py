@@ -1,21 +1,19 @@
-"""Batched prediction with a fine-tuned model, used by `evaluate` and the service."""
+"""Batched prediction with a fine-tuned model, used by `evaluate`, `optimize` and the service.
+
+No torch here: the runtime (tweet_sentiment/runtimes.py) imports only the engine it needs.
+"""
 
 import math
-import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
-from transformers import PreTrainedTokenizerBase
-from transformers.utils import logging as hf_logging
 
-from tweet_sentiment.hardware import cpu_has_fast_bf16
 from tweet_sentiment.labels import LABELS
-from tweet_sentiment.modeling import load_finetuned, load_tokenizer
 from tweet_sentiment.querylog import TokenCounts
-from tweet_sentiment.text import normalise
+from tweet_sentiment.runtimes import load_logits
+from tweet_sentiment.tokenization import TweetTokenizer
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[np.ndarray]:
@@ -25,79 +23,43 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[n
         yield order[start : start + batch_size]
 
 
-def encode(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[list[int]]:
-    """Token ids of each normalised text, as the model sees them."""
-    return tokenizer([normalise(text) for text in texts], truncation=True)["input_ids"]
-
-
-def token_counts(tokenizer: PreTrainedTokenizerBase, encoded: list[list[int]]) -> list[TokenCounts]:
-    """Word pieces (without the special tokens) and unknown ones of each encoded text."""
-    special = tokenizer.num_special_tokens_to_add()
-    return [TokenCounts(len(ids) - special, ids.count(tokenizer.unk_token_id)) for ids in encoded]
-
-
-class _Logits(torch.nn.Module):
-    """Logits only, from positional inputs: the signature a trace records."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
-
-
-@torch.inference_mode()
-def trace_logits(model: torch.nn.Module) -> torch.jit.ScriptModule:
-    """The classifier as a TorchScript trace mapping (input_ids, attention_mask) to logits.
-
-    Why TorchScript, which torch marks deprecated: a traced forward runs in C++
-    without the GIL, so parallel sub-batches really overlap (470 vs 370 tweets/s
-    on 2 cores) and one tweet takes 4.5 instead of 6.3 ms. torch.compile gained
-    nothing here after a 28 s compile, and AOTInductor builds a binary for the
-    build machine's CPU. tests/test_model.py checks the trace against the eager
-    model on batches of other shapes, padded and not.
-    """
-    example_ids = torch.ones((2, 4), dtype=torch.long)
-    example_mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
-    # Tracing reads every attribute, and reading `loss_function` logs a
-    # misleading warning about the (unused) training loss.
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r".*(deprecated|Python boolean)")
-            return torch.jit.trace(_Logits(model).eval(), (example_ids, example_mask), check_trace=False)
-    finally:
-        hf_logging.set_verbosity(verbosity)
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 class Predictor:
     """A fine-tuned classifier plus its tokenizer, ready for batched inference."""
 
     def __init__(
-        self, model_dir: str | Path, batch_size: int = 64, bf16: bool | None = None, parallel_batches: int = 1
+        self,
+        model_dir: str | Path,
+        batch_size: int = 64,
+        bf16: bool | None = None,
+        parallel_batches: int = 1,
+        threads: int | None = None,
     ) -> None:
         """Raises `ModelLoadError` unless `model_dir` holds a fully trained classifier.
 
-        `bf16=None` uses bf16 weights where the CPU has fast bf16 maths.
+        `model_dir` is a serving directory (its runtime.json names the runtime)
+        or a save_pretrained one (a TorchScript trace). `bf16=None` follows the
+        runtime: bf16 maths for bf16 and OpenVINO int8 runtimes where the CPU has
+        fast bf16, else fp32. False forces fp32; True asks for bf16 (OpenVINO
+        still only where the CPU has it). ONNX Runtime has no bf16 and ignores it.
 
-        bf16 weights rather than autocast: no per-call weight casts, 6% more
-        throughput and 12% lower single-tweet latency here, same predictions.
         `parallel_batches > 1` runs that many sub-batches at once on Python
-        threads (the traced forward runs without the GIL); with one torch thread
-        each, that used two cores better than one sub-batch on two torch threads.
+        threads (every runtime computes without the GIL), sharing `threads`
+        CPU threads (None: the engine's default).
         """
-        model = load_finetuned(model_dir).eval()
-        self.tokenizer = load_tokenizer(str(model_dir))
-        self.bf16 = cpu_has_fast_bf16() if bf16 is None else bf16
-        self.logits = trace_logits(model.to(torch.bfloat16) if self.bf16 else model)
+        loaded = load_logits(model_dir, threads, parallel_batches, bf16)
+        self.runtime, self.logits, self.bf16 = loaded.runtime, loaded.logits, loaded.bf16
+        self.tokenizer = TweetTokenizer(model_dir)
         self.batch_size = batch_size
         self.pool = ThreadPoolExecutor(parallel_batches) if parallel_batches > 1 else None
         self.parallel_batches = parallel_batches
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return encode(self.tokenizer, texts)
+        return self.tokenizer.encode(texts)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities, shape (len(texts), 3), in input order."""
@@ -114,11 +76,8 @@ class Predictor:
             probabilities[batch] = batch_probability
         return probabilities
 
-    @torch.inference_mode()
     def _forward(self, input_ids: list[list[int]]) -> np.ndarray:
-        inputs = self.tokenizer.pad({"input_ids": input_ids}, return_tensors="pt")
-        logits = self.logits(inputs["input_ids"], inputs["attention_mask"])
-        return torch.softmax(logits.float(), dim=-1).numpy()
+        return softmax(self.logits(*self.tokenizer.pad(input_ids)))
 
     def predict(self, texts: Sequence[str]) -> list[dict]:
         """One `{pred_id, pred_label, scores}` result per text, in order."""
@@ -129,7 +88,7 @@ class Predictor:
         if not texts:
             return [], []
         encoded = self.encode(texts)
-        return results_of(self.proba_of_encoded(encoded)), token_counts(self.tokenizer, encoded)
+        return results_of(self.proba_of_encoded(encoded)), self.tokenizer.counts(encoded)
 
 
 def results_of(probabilities: np.ndarray) -> list[dict]:

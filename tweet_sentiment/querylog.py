@@ -48,15 +48,6 @@ class QueryLogError(ValueError):
     """A query-log setting or file is unusable; the message says which and how to fix it."""
 
 
-def model_version(model_dir: Path) -> str:
-    """The first 12 hex digits of the weights' SHA-256: which model answered."""
-    digest = hashlib.sha256()
-    with (model_dir / "model.safetensors").open("rb") as weights:
-        for block in iter(lambda: weights.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:12]
-
-
 def request_id_key(model_version: str) -> bytes:
     """The HMAC key of request ids: `TWEET_SENTIMENT_REQUEST_ID_KEY`, else the model version.
 

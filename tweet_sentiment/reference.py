@@ -15,7 +15,7 @@ import pandas as pd
 
 from tweet_sentiment.drift_checks import DriftSettings, label_shares
 from tweet_sentiment.features import Encoder, Features
-from tweet_sentiment.querylog import model_version
+from tweet_sentiment.runtimes import model_version
 
 
 class DriftReferenceError(ValueError):

@@ -24,6 +24,7 @@ MAX_TWEETS_PER_REQUEST = 64
 # batches, sub-batches of 16 ran 1.4x faster than 64 (less padding).
 MAX_BATCH = 128
 SUB_BATCH = 16
+PARALLEL_BATCHES = 2  # sub-batches a worker runs at once, one CPU thread each (service.py, BENCHMARKS.md)
 # BentoML's batcher holds a lone request for about the average queue wait it
 # last measured; after a burst that is hundreds of ms. Batches still form while
 # a batch runs (one runs at a time), so capping the deliberate wait costs no

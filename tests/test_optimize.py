@@ -1,0 +1,122 @@
+"""The `optimize` stage end to end: candidates scored, one served, and what is served is what was evaluated."""
+
+import json
+import os
+import shutil
+import tarfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import astuple
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import call, run
+from tests.test_service import start_server, wait_ready
+from tweet_sentiment.evaluation import evaluation_frame, labels_of
+from tweet_sentiment.labels import LABEL2ID
+from tweet_sentiment.metrics import headline_scores
+from tweet_sentiment.optimize import calibration_tweets
+from tweet_sentiment.params import load_params
+from tweet_sentiment.predict import Predictor
+from tweet_sentiment.quantize import BATCH_DEPENDENT, CANDIDATES, build_candidate, export_onnx
+from tweet_sentiment.runtimes import ENGINE_PACKAGES, read_runtime
+from tweet_sentiment.tokenization import TweetTokenizer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def served(quick_pipeline: Path, tmp_path_factory) -> Path:
+    """A snapshot of the quick pipeline's models/serving and metrics, safe from tests that rerun stages there."""
+    snapshot = tmp_path_factory.mktemp("served")
+    shutil.copytree(quick_pipeline / "models/serving", snapshot / "serving")
+    shutil.copytree(quick_pipeline / "metrics", snapshot / "metrics")
+    return snapshot
+
+
+def test_every_candidate_is_scored_and_the_served_one_passes_the_gate(quick_pipeline: Path, served: Path):
+    settings = load_params(quick_pipeline / "params.yaml").optimize
+    optimize = json.loads((served / "metrics/optimize/metrics.json").read_text())
+    assert set(optimize) == {"torchscript-fp32", *settings.candidates}
+    [served_name] = [name for name, scores in optimize.items() if scores["served"] == 1]
+    runtime = read_runtime(served / "serving")
+    assert (runtime.name, runtime.engine, runtime.precision) == astuple(CANDIDATES[served_name])[:3]
+    reference = optimize["torchscript-fp32"]["test"]["macro_recall"]
+    chosen = optimize[served_name]
+
+    def within_gate(scores: dict) -> bool:
+        drop = round(reference - scores["test"]["macro_recall"], 9)
+        return drop <= settings.max_recall_drop and scores["test"]["agreement"] >= settings.min_agreement
+
+    assert all(optimize[name]["passes_gate"] == int(within_gate(optimize[name])) for name in optimize)
+    servable = [name for name in settings.candidates if name not in BATCH_DEPENDENT]
+    if served_name == "torchscript-fp32":  # the fallback: only when no servable candidate passed
+        assert not any(within_gate(optimize[name]) for name in servable)
+    else:  # the first servable candidate in the list that passed
+        assert within_gate(chosen)
+        assert not any(within_gate(optimize[name]) for name in servable[: servable.index(served_name)])
+    # `evaluate` (another process, another stage) scored the same runtime to the same numbers.
+    evaluated = json.loads((served / "metrics/eval/metrics.json").read_text())
+    for split in ("val", "test"):
+        assert evaluated[split]["macro_recall"] == chosen[split]["macro_recall"]
+    page = run(["dvc", "plots", "show", "--json"], cwd=quick_pipeline).stdout
+    assert "Candidate runtimes" in page
+
+
+def serve_and_score(model_dir: Path, test, log: Path) -> dict[str, float]:
+    """The test tweets through a real `bentoml serve`, 8 clients at once (adaptive batching merges them)."""
+    tweets = list(test["text"])
+    with log.open("w") as output:
+        process, url = start_server(model_dir, output=output)
+    try:
+        wait_ready(url, process)
+        chunks = [json.dumps({"tweets": tweets[start : start + 16]}).encode() for start in range(0, len(tweets), 16)]
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda body: call(f"{url}/predict", body), chunks))
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=30)
+    assert all(status == 200 for status, _ in answers), answers[:3]
+    predicted = [LABEL2ID[result["pred_label"]] for _, body in answers for result in body]
+    return headline_scores(labels_of(test), predicted)
+
+
+def test_the_service_answers_the_test_split_exactly_as_evaluate_scored_it(
+    quick_pipeline: Path, served: Path, tmp_path: Path, monkeypatch
+):
+    monkeypatch.chdir(quick_pipeline)
+    test = evaluation_frame("test", load_params(Path("params.yaml")))
+    evaluated = json.loads((served / "metrics/eval/metrics.json").read_text())["test"]
+    scores = serve_and_score(served / "serving", test, tmp_path / "server.log")
+    assert scores == {name: evaluated[name] for name in scores}
+
+
+def test_openvino_int8_serves_exactly_what_the_evaluation_path_scores(
+    quick_pipeline: Path, quick_model: Path, tmp_path: Path, monkeypatch
+):
+    """The default runtime of the full pipeline, whatever the quick model's gate chose: int8 with bf16 where
+    the CPU has it, two requests at once per worker, batches of any shape and padding."""
+    monkeypatch.chdir(quick_pipeline)
+    params = load_params(Path("params.yaml"))
+    calibration = TweetTokenizer(quick_model).encode(calibration_tweets(params))
+    onnx = export_onnx(quick_model, tmp_path / "fp32.onnx")
+    runtime = CANDIDATES["openvino-int8"]
+    serving = build_candidate(
+        runtime, quick_model, onnx, tmp_path / "serving", calibration, params.optimize.openvino_int8_float_ops
+    )
+    test = evaluation_frame("test", params)
+    predicted = Predictor(serving, batch_size=params.evaluate.batch_size).predict_proba(list(test["text"]))
+    evaluated = headline_scores(labels_of(test), predicted.argmax(axis=1))
+    assert serve_and_score(serving, test, tmp_path / "server.log") == evaluated
+
+
+def test_the_bento_carries_only_the_served_runtime(quick_pipeline: Path):
+    runtime = read_runtime(quick_pipeline / "models/serving")
+    with tarfile.open(quick_pipeline / "models/tweet-sentiment-bento.tar") as archive:
+        names = archive.getnames()
+        requirements = archive.extractfile("env/python/requirements.txt").read().decode()
+    assert f"src/models/serving/{runtime.model_file}" in names
+    assert not any(name.startswith("src/models/finetuned") for name in names)
+    for engine, packages in ENGINE_PACKAGES.items():
+        for package in packages:
+            assert (package in requirements) == (engine == runtime.engine), (package, requirements)
