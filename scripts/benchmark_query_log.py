@@ -23,6 +23,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmark_service import REPO, LoadResult, Server, bento_request, drive, free_port
+from benchmarks_md import replace_section
 
 from tweet_sentiment.querylog import QueryLog, RequestIds, TokenCounts
 
@@ -70,14 +71,6 @@ def logging_cpu_cost(tweets: list[str], batches: int = 2000, batch: int = 16) ->
         logged = cpu_seconds(QueryLog(log_dir, "benchmark"))
     unlogged = cpu_seconds(QueryLog(None, "benchmark"))
     return (logged - unlogged) / (batches * batch) * 1e6
-
-
-def replace_section(path: Path, text: str) -> None:
-    """Put `text` in place of BENCHMARKS.md's query-log section (to the next `## ` heading or the end)."""
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    before, _, rest = current.partition(SECTION)
-    after = rest[rest.index("\n## ") + 1 :] if "\n## " in rest else ""
-    path.write_text(before.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n" + ("\n" + after if after else ""))
 
 
 def main() -> None:
@@ -136,7 +129,7 @@ def main() -> None:
             f"{share:.1%} of the CPU time a tweet costs at the best median throughput above.",
         ]
     )
-    replace_section(args.output, text)
+    replace_section(args.output, SECTION, text)
     print(f"wrote the query-log section of {args.output}")
 
 
