@@ -114,9 +114,9 @@ def test_the_bento_carries_only_the_served_runtime(quick_pipeline: Path):
     runtime = read_runtime(quick_pipeline / "models/serving")
     with tarfile.open(quick_pipeline / "models/tweet-sentiment-bento.tar") as archive:
         names = archive.getnames()
-        requirements = archive.extractfile("env/python/requirements.txt").read().decode()
-    assert f"src/models/serving/{runtime.model_file}" in names
-    assert not any(name.startswith("src/models/finetuned") for name in names)
+        requirements = archive.extractfile("./env/python/requirements.txt").read().decode()
+    assert f"./src/models/serving/{runtime.model_file}" in names
+    assert not any(name.startswith("./src/models/finetuned") for name in names)
     for engine, packages in ENGINE_PACKAGES.items():
         for package in packages:
             assert (package in requirements) == (engine == runtime.engine), (package, requirements)
