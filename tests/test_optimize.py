@@ -8,12 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import call, run
 from tests.test_service import start_server, wait_ready
 from tweet_sentiment.evaluation import evaluation_frame, labels_of
-from tweet_sentiment.labels import LABEL2ID
+from tweet_sentiment.labels import LABELS
 from tweet_sentiment.metrics import headline_scores
 from tweet_sentiment.optimize import calibration_tweets
 from tweet_sentiment.params import load_params
@@ -63,9 +64,13 @@ def test_every_candidate_is_scored_and_the_served_one_passes_the_gate(quick_pipe
     assert "Candidate runtimes" in page
 
 
-def serve_and_score(model_dir: Path, test, log: Path) -> dict[str, float]:
-    """The test tweets through a real `bentoml serve`, 8 clients at once (adaptive batching merges them)."""
-    tweets = list(test["text"])
+# bf16 maths round differently for other batch shapes: up to 3e-4 of a probability between batches of 1
+# and 64 (openvino-bf16 on the quick model). A tweet whose two best scores are closer than this may flip.
+NEAR_TIE = 1e-3
+
+
+def serve(model_dir: Path, tweets: list[str], log: Path) -> np.ndarray:
+    """Class probabilities from a real `bentoml serve`, 8 clients at once (adaptive batching merges them)."""
     with log.open("w") as output:
         process, url = start_server(model_dir, output=output)
     try:
@@ -77,21 +82,32 @@ def serve_and_score(model_dir: Path, test, log: Path) -> dict[str, float]:
         os.killpg(process.pid, 15)
         process.wait(timeout=30)
     assert all(status == 200 for status, _ in answers), answers[:3]
-    predicted = [LABEL2ID[result["pred_label"]] for _, body in answers for result in body]
-    return headline_scores(labels_of(test), predicted)
+    return np.array([[r["scores"][label] for label in LABELS] for _, body in answers for r in body])
 
 
-def test_the_service_answers_the_test_split_exactly_as_evaluate_scored_it(
+def assert_served_as_evaluated(served: np.ndarray, evaluated: np.ndarray) -> None:
+    """The same labels, except where evaluate's two best scores are a near-tie that bf16 rounding can flip."""
+    top_two = np.sort(evaluated, axis=1)[:, -2:]
+    flipped = served.argmax(axis=1) != evaluated.argmax(axis=1)
+    assert (top_two[flipped, 1] - top_two[flipped, 0] < NEAR_TIE).all(), top_two[flipped]
+    np.testing.assert_allclose(served, evaluated, atol=NEAR_TIE)
+
+
+def test_the_service_answers_the_test_split_as_evaluate_scored_it(
     quick_pipeline: Path, served: Path, tmp_path: Path, monkeypatch
 ):
     monkeypatch.chdir(quick_pipeline)
-    test = evaluation_frame("test", load_params(Path("params.yaml")))
-    evaluated = json.loads((served / "metrics/eval/metrics.json").read_text())["test"]
-    scores = serve_and_score(served / "serving", test, tmp_path / "server.log")
-    assert scores == {name: evaluated[name] for name in scores}
+    params = load_params(Path("params.yaml"))
+    test = evaluation_frame("test", params)
+    answers = serve(served / "serving", list(test["text"]), tmp_path / "server.log")
+    evaluated = Predictor(served / "serving", batch_size=params.evaluate.batch_size).predict_proba(list(test["text"]))
+    committed = json.loads((served / "metrics/eval/metrics.json").read_text())["test"]
+    scores = headline_scores(labels_of(test), evaluated.argmax(axis=1))
+    assert scores == {name: committed[name] for name in scores}  # evaluate's path gives the committed numbers
+    assert_served_as_evaluated(answers, evaluated)
 
 
-def test_openvino_int8_serves_exactly_what_the_evaluation_path_scores(
+def test_openvino_int8_serves_what_the_evaluation_path_scores(
     quick_pipeline: Path, quick_model: Path, tmp_path: Path, monkeypatch
 ):
     """The default runtime of the full pipeline, whatever the quick model's gate chose: int8 with bf16 where
@@ -104,10 +120,9 @@ def test_openvino_int8_serves_exactly_what_the_evaluation_path_scores(
     serving = build_candidate(
         runtime, quick_model, onnx, tmp_path / "serving", calibration, params.optimize.openvino_int8_float_ops
     )
-    test = evaluation_frame("test", params)
-    predicted = Predictor(serving, batch_size=params.evaluate.batch_size).predict_proba(list(test["text"]))
-    evaluated = headline_scores(labels_of(test), predicted.argmax(axis=1))
-    assert serve_and_score(serving, test, tmp_path / "server.log") == evaluated
+    tweets = list(evaluation_frame("test", params)["text"])
+    evaluated = Predictor(serving, batch_size=params.evaluate.batch_size).predict_proba(tweets)
+    assert_served_as_evaluated(serve(serving, tweets, tmp_path / "server.log"), evaluated)
 
 
 def test_the_bento_carries_only_the_served_runtime(quick_pipeline: Path):
