@@ -47,6 +47,7 @@ class TrainParams:
     class_weighting: str
     weight_decay: float
     warmup_ratio: float
+    label_smoothing: float
     early_stopping_patience: int
     eval_batch_size: int
     bf16: bool | str  # auto (probe the hardware), true or false
@@ -115,9 +116,9 @@ _POSITIVE = {"lr", "epochs", "batch_size", "max_length", "eval_batch_size", "tim
 _POSITIVE |= {"max_train_samples", "max_eval_samples", "robustness_samples"}
 _POSITIVE |= {"reference_size", "alpha", "min_predictions", "embedding_sample", "permutations"}
 _POSITIVE |= {"label_shift", "ks", "mmd2", "calibration_samples", "timing_tweets", "min_agreement"}
-_SHARES = {"alpha"}  # strictly between 0 and 1
+_SHARES = {"alpha", "label_smoothing"}  # below 1 (and alpha above 0)
 _AT_MOST_ONE = {"min_agreement"}
-_NOT_NEGATIVE = {"max_recall_drop"}
+_NOT_NEGATIVE = {"max_recall_drop", "label_smoothing"}
 
 
 def _coerce(name: str, value: Any, kind: Any) -> Any:

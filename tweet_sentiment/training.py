@@ -50,13 +50,17 @@ def class_weights(labels: np.ndarray, scheme: str) -> torch.Tensor | None:
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def weighted_cross_entropy(weights: torch.Tensor | None):
-    """A Trainer `compute_loss_func` applying the class weights."""
+def weighted_cross_entropy(weights: torch.Tensor | None, label_smoothing: float = 0.0):
+    """A Trainer `compute_loss_func` applying the class weights and label smoothing.
+
+    Smoothing moves a share of each target onto the other classes, which keeps
+    the model from growing over-confident on noisy crowd labels.
+    """
 
     def loss(outputs, labels, num_items_in_batch=None):
         logits = outputs.logits
         weight = None if weights is None else weights.to(logits.device)
-        return torch.nn.functional.cross_entropy(logits.float(), labels, weight=weight)
+        return torch.nn.functional.cross_entropy(logits.float(), labels, weight=weight, label_smoothing=label_smoothing)
 
     return loss
 
@@ -118,7 +122,9 @@ def finetune(
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=compute_metrics,
-        compute_loss_func=weighted_cross_entropy(class_weights(train.labels, params.train.class_weighting)),
+        compute_loss_func=weighted_cross_entropy(
+            class_weights(train.labels, params.train.class_weighting), params.train.label_smoothing
+        ),
         callbacks=[
             EarlyStoppingCallback(early_stopping_patience=params.train.early_stopping_patience),
             DeterministicDVCLiveCallback(live=live),
