@@ -1,12 +1,18 @@
-"""DVC stage `finetune`: fine-tune the base model, keep the best epoch, save it."""
+"""DVC stage `finetune`: fine-tune the base model, keep the best epoch, save it.
+
+With `train.processes` above 1 it runs itself again under torchrun (DDP); only
+global rank 0 writes the DVCLive metrics and the model.
+"""
 
 import logging
 import shutil
+import sys
 
 from dvclive import Live
 from transformers import set_seed
 
 from tweet_sentiment import paths
+from tweet_sentiment.distributed import is_main_process, launched_by_torchrun, per_process_batch, run_under_torchrun
 from tweet_sentiment.hardware import use_bf16_training
 from tweet_sentiment.modeling import load_classifier, load_tokenizer
 from tweet_sentiment.params import Params
@@ -18,12 +24,18 @@ log = logging.getLogger("finetune")
 
 
 def main(params: Params) -> None:
+    if params.train.processes > 1 and not launched_by_torchrun():
+        per_process_batch(params.batch_size, params.train.processes)  # a bad split fails here, once
+        sys.exit(run_under_torchrun(params.train.processes, "stages.finetune"))
     set_seed(params.seed)
     train = TokenizedSplit.load(paths.TOKENIZED / "train.npz").subset(params.max_train_samples, params.seed)
     val = TokenizedSplit.load(paths.TOKENIZED / "val.npz").subset(params.max_eval_samples, params.seed)
     tokenizer = load_tokenizer(params.base_model)
     tokenizer.model_max_length = params.tokenize.max_length  # serving truncates as training did
     model = load_classifier(params.base_model)
+    if not is_main_process():  # trains its shard; rank 0 logs and saves
+        finetune(params, model, tokenizer, train, val, None, paths.CHECKPOINTS)
+        return
     log.info("fine-tuning %s (%s) on %d tweets", params.base_model, params.train.mode, len(train))
     live = Live(str(paths.TRAIN_LIVE), dvcyaml=False, save_dvc_exp=False)
     # Whether bf16 was used changes the weights: one dvc.lock must mean one result.

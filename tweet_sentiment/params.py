@@ -43,6 +43,7 @@ class TokenizeParams:
 
 @dataclass(frozen=True)
 class TrainParams:
+    processes: int  # per node; above 1, `finetune` runs under torchrun (DDP)
     mode: str
     class_weighting: str
     weight_decay: float
@@ -112,7 +113,7 @@ _CHOICES = {
     ("train", "bf16"): {"auto", True, False},
     ("optimize", "select"): {"listed", "measured"},
 }
-_POSITIVE = {"lr", "epochs", "batch_size", "max_length", "eval_batch_size", "timeout_s"}
+_POSITIVE = {"lr", "epochs", "batch_size", "processes", "max_length", "eval_batch_size", "timeout_s"}
 _POSITIVE |= {"max_train_samples", "max_eval_samples", "robustness_samples"}
 _POSITIVE |= {"reference_size", "alpha", "min_predictions", "embedding_sample", "permutations"}
 _POSITIVE |= {"label_shift", "ks", "mmd2", "calibration_samples", "timing_tweets", "min_agreement"}

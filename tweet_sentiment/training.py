@@ -18,6 +18,7 @@ from transformers import (
 )
 from transformers.integrations import DVCLiveCallback
 
+from tweet_sentiment.distributed import per_process_batch, world_size
 from tweet_sentiment.hardware import use_bf16_training
 from tweet_sentiment.metrics import LABEL_IDS, headline_scores
 from tweet_sentiment.params import Params
@@ -80,7 +81,8 @@ def training_arguments(params: Params, output_dir: Path) -> TrainingArguments:
         output_dir=str(output_dir),
         learning_rate=params.lr,
         num_train_epochs=params.epochs,
-        per_device_train_batch_size=params.batch_size,
+        # Under torchrun each process takes its share: the effective batch stays `batch_size`.
+        per_device_train_batch_size=per_process_batch(params.batch_size, world_size()),
         per_device_eval_batch_size=params.train.eval_batch_size,
         weight_decay=params.train.weight_decay,
         warmup_steps=params.train.warmup_ratio,
@@ -99,22 +101,26 @@ def training_arguments(params: Params, output_dir: Path) -> TrainingArguments:
         bf16=use_bf16_training(params.train.bf16),  # 1.6x faster steps on an AVX512-BF16 CPU
         report_to="none",
         dataloader_num_workers=0,
+        save_on_each_node=True,  # each node reloads the best checkpoint from its own disk
     )
 
 
-def finetune(
+def build_trainer(
     params: Params,
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     train: TokenizedSplit,
     val: TokenizedSplit,
-    live: Live,
+    live: Live | None,
     output_dir: Path,
 ) -> Trainer:
-    """Train, keep the best epoch by validation macro recall, return the Trainer."""
+    """The Trainer `finetune` runs; `live` is None on the processes that log nothing (ranks above 0)."""
     if params.train.mode == "head":
         freeze_encoder(model)
-    trainer = Trainer(
+    callbacks = [EarlyStoppingCallback(early_stopping_patience=params.train.early_stopping_patience)]
+    if live is not None:
+        callbacks.append(DeterministicDVCLiveCallback(live=live))
+    return Trainer(
         model=model,
         args=training_arguments(params, output_dir),
         train_dataset=train,
@@ -125,11 +131,23 @@ def finetune(
         compute_loss_func=weighted_cross_entropy(
             class_weights(train.labels, params.train.class_weighting), params.train.label_smoothing
         ),
-        callbacks=[
-            EarlyStoppingCallback(early_stopping_patience=params.train.early_stopping_patience),
-            DeterministicDVCLiveCallback(live=live),
-        ],
+        callbacks=callbacks,
     )
+
+
+def finetune(
+    params: Params,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    train: TokenizedSplit,
+    val: TokenizedSplit,
+    live: Live | None,
+    output_dir: Path,
+) -> Trainer:
+    """Train, keep the best epoch by validation macro recall, return the Trainer."""
+    trainer = build_trainer(params, model, tokenizer, train, val, live, output_dir)
     trainer.train()
+    # Every rank has reloaded the best checkpoint before rank 0 may delete it.
+    trainer.accelerator.wait_for_everyone()
     log.info("best val %s: %.4f", BEST_METRIC, trainer.state.best_metric)
     return trainer
