@@ -113,20 +113,6 @@ if [[ -n "$OLD_ID" && "$FORCE" != 1 ]]; then
 fi
 
 # ---------------------------------------------------------------- reachability
-PROBE_TIMEOUT="${PROBE_TIMEOUT:-3}"
-# answers() URL: does anything answer there within PROBE_TIMEOUT s (DNS + TCP connect)?
-answers() {
-  local url="$1" host port
-  if command -v curl >/dev/null; then
-    curl -s -o /dev/null -I --connect-timeout "$PROBE_TIMEOUT" --max-time "$((PROBE_TIMEOUT * 3))" "$url"
-    return
-  fi
-  host="${url#*://}"; host="${host%%/*}"; port=443
-  [[ "$url" == http://* ]] && port=80
-  [[ "$host" == *:* ]] && { port="${host##*:}"; host="${host%:*}"; }
-  # shellcheck disable=SC2016  # $1/$2 expand in the inner bash
-  timeout "$PROBE_TIMEOUT" bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null
-}
 registry_url() {  # the v2 API endpoint of an image's registry
   local host="${1%%/*}"
   [[ "$host" == docker.io ]] && host=registry-1.docker.io
@@ -168,20 +154,9 @@ case "$ROUTE" in
   *) die "ROUTE must be auto, online or offline (got '$ROUTE')" ;;
 esac
 
-# TLS: the RUN steps download uv + Python packages from PyPI. Behind a TLS-intercepting
-# egress proxy (as in this sandbox) Debian's stock CA bundle inside the image does not
-# trust the proxy CA -> bind-mount the HOST's CA bundle read-only over the image's bundle
-# for the build only (nothing is baked into the image). Disable with HOST_CA_BUNDLE=none.
-if [[ -z "${HOST_CA_BUNDLE:-}" ]]; then
-  for f in "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
-    [[ -n "$f" && -s "$f" ]] && { HOST_CA_BUNDLE="$f"; break; }
-  done
-fi
-CA_VOLUME=""
-if [[ -n "${HOST_CA_BUNDLE:-}" && "$HOST_CA_BUNDLE" != none ]]; then
-  CA_VOLUME="$(readlink -f "$HOST_CA_BUNDLE"):/etc/ssl/certs/ca-certificates.crt:ro"
-  log "build-time CA bundle: $HOST_CA_BUNDLE (bind-mounted read-only)"
-fi
+# TLS: the RUN steps download uv and Python packages from PyPI (containers_env.sh).
+CA_VOLUME="$(host_ca_volume)"
+[[ -n "$CA_VOLUME" ]] && log "build-time CA bundle: ${CA_VOLUME%%:*} (bind-mounted read-only)"
 
 # ---------------------------------------------------------------- build
 LABEL="org.bentoml.bento=$FULL_BENTO_TAG"
@@ -189,16 +164,7 @@ BUD_ARGS=(--isolation chroot --network host --layers=false --force-rm --format "
           --label "$LABEL" ${CA_VOLUME:+--volume "$CA_VOLUME"} "${PULL_ARGS[@]}")
 t0=$(date +%s)
 if [[ "$ROUTE" == offline ]]; then
-  # pip's find-links: FIND_LINKS, else PIP_FIND_LINKS, else what `pip config list` says
-  wheel_dirs() {
-    printf '%s\n' "${FIND_LINKS:-}" "${PIP_FIND_LINKS:-}" | tr ' ' '\n'
-    "$PY_BIN" -m pip config list 2>/dev/null | sed -nE "s/^[^=]*find-links='(.*)'$/\\1/p" | tr ' ' '\n'
-  }
-  WHEELS_DIR=""
-  while read -r d; do
-    d="${d#file://}"
-    if [[ -n "$d" && -d "$d" ]] && compgen -G "$d/*.whl" >/dev/null; then WHEELS_DIR="$(readlink -f "$d")"; break; fi
-  done < <(wheel_dirs)
+  WHEELS_DIR="$(find_links_dir "$PY_BIN")"
   [[ -n "$WHEELS_DIR" ]] || die "offline route ($WHY) needs a find-links directory of wheels: set FIND_LINKS (or pip's find-links)"
   log "route: offline, because $WHY"
   log "       -> --find-links $WHEELS_DIR (bind-mounted read-only at /mnt/find-links) instead of: ${UNREACHABLE[*]}"

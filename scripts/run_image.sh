@@ -38,14 +38,6 @@ if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -
     containernetworking-plugins iptables >/dev/null
 fi
 
-# --cgroup-manager cgroupfs: no systemd (PID 1 is not systemd in CI containers/VMs)
-# --runtime runc:            Debian's podman prefers crun, which we do not install
-# --events-backend file:     no journald
-pm() {
-  podman --storage-driver "$STORAGE_DRIVER" --cgroup-manager cgroupfs --runtime runc \
-    --events-backend file "$@"
-}
-
 stop_container() {
   if pm container exists "$1" 2>/dev/null; then
     log "stopping + removing container $1"
@@ -68,15 +60,7 @@ net_args=(--network host)
 
 log "starting $IMAGE as $NAME (PORT=$PORT, network=$NETWORK)"
 t0=$(date +%s%3N)
-# --ulimit: rootful podman puts nofile=1048576 / nproc=<max> into the OCI spec, and runc
-# applies them with prlimit(). Where root lacks CAP_SYS_RESOURCE (this sandbox:
-# CapEff=000001fffeffffff, bit 24 missing; hard nofile 20000) that fails with
-#   "error setting rlimit type 7 (NOFILE) / type 6 (NPROC): operation not permitted".
-# -> request values that never exceed the host's: nofile = host soft:hard,
-#    nproc <= 32768 (empirically 65536 already fails here). Override with ULIMIT_ARGS.
-lim() { local v; v="$(ulimit "$1")"; [[ "$v" == unlimited ]] && v="$2"; echo "$v"; }
-nproc="$(lim -Hu 32768)"; (( nproc > 32768 )) && nproc=32768
-ULIMIT_ARGS="${ULIMIT_ARGS:---ulimit nofile=$(lim -Sn 1048576):$(lim -Hn 1048576) --ulimit nproc=$nproc:$nproc}"
+ULIMIT_ARGS="${ULIMIT_ARGS:-$(podman_ulimit_args)}"
 # shellcheck disable=SC2086
 # create, then start: with vfs storage, creating copies the whole image (seconds per GB),
 # so the two are timed apart; "ready after start" is the service's own cold start.

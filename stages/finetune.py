@@ -12,7 +12,13 @@ from dvclive import Live
 from transformers import set_seed
 
 from tweet_sentiment import paths
-from tweet_sentiment.distributed import is_main_process, launched_by_torchrun, per_process_batch, run_under_torchrun
+from tweet_sentiment.distributed import (
+    is_main_process,
+    launched_by_torchrun,
+    per_process_batch,
+    run_under_torchrun,
+    wants_torchrun,
+)
 from tweet_sentiment.hardware import use_bf16_training
 from tweet_sentiment.modeling import load_classifier, load_tokenizer
 from tweet_sentiment.params import Params
@@ -24,7 +30,7 @@ log = logging.getLogger("finetune")
 
 
 def main(params: Params) -> None:
-    if params.train.processes > 1 and not launched_by_torchrun():
+    if wants_torchrun(params.train.processes) and not launched_by_torchrun():
         per_process_batch(params.batch_size, params.train.processes)  # a bad split fails here, once
         sys.exit(run_under_torchrun(params.train.processes, "stages.finetune"))
     set_seed(params.seed)

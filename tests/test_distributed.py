@@ -12,6 +12,7 @@ from tweet_sentiment.distributed import (
     per_process_batch,
     torchrun_command,
     vertex_torchrun_env,
+    wants_torchrun,
     world_size,
 )
 from tweet_sentiment.params import ParamsError
@@ -41,8 +42,10 @@ def test_outside_torchrun_there_is_one_process_and_it_writes(monkeypatch):
 
 def test_torchrun_runs_standalone_unless_pet_variables_describe_a_cluster(monkeypatch):
     monkeypatch.delenv("PET_NNODES", raising=False)
+    assert not wants_torchrun(1) and wants_torchrun(2)
     assert "--standalone" in torchrun_command(2, "stages.finetune")
     monkeypatch.setenv("PET_NNODES", "3")
+    assert wants_torchrun(1)  # one process per node, on three nodes
     command = torchrun_command(2, "stages.finetune")
     assert "--standalone" not in command and command[-2:] == ["-m", "stages.finetune"]
 

@@ -21,6 +21,11 @@ TORCHRUN_MARKERS = ("TORCHELASTIC_RUN_ID", "LOCAL_RANK")  # set by torchrun in e
 RENDEZVOUS_PORT = 29500  # torchrun's default master port, used between Vertex AI replicas
 
 
+def wants_torchrun(processes: int) -> bool:
+    """Several processes on this node, or PET_* variables that make this node one of several."""
+    return processes > 1 or os.environ.get("PET_NNODES", "1") != "1"
+
+
 def launched_by_torchrun() -> bool:
     return all(marker in os.environ for marker in TORCHRUN_MARKERS)
 
