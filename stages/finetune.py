@@ -18,6 +18,7 @@ from tweet_sentiment.distributed import (
     per_process_batch,
     run_under_torchrun,
     wants_torchrun,
+    world_size,
 )
 from tweet_sentiment.hardware import use_bf16_training
 from tweet_sentiment.modeling import load_classifier, load_tokenizer
@@ -50,6 +51,12 @@ def main(params: Params) -> None:
     # included) are logged to metrics/train/params.yaml, a tracked out.
     shutil.rmtree(paths.CHECKPOINTS, ignore_errors=True)
     trainer = finetune(params, model, tokenizer, train, val, live, paths.CHECKPOINTS)
+    log.info(
+        "trained for %d optimizer steps on %d processes (batch %d each)",
+        trainer.state.global_step,
+        world_size(),
+        trainer.args.per_device_train_batch_size,
+    )
     shutil.rmtree(paths.MODEL, ignore_errors=True)
     # Weights, config and tokenizer only: trainer.save_model() would add
     # training_args.bin, a pickle whose bytes change from run to run.

@@ -51,9 +51,10 @@ def queue_status(repo: Path) -> str:
     return run(["dvc", "queue", "status"], cwd=repo).stdout
 
 
-def test_a_queued_grid_succeeds_with_queue_start(hidden_clone: Path):
+def test_a_queued_2x2_grid_runs_with_queue_start_and_shows_four_experiments(hidden_clone: Path):
     repo = hidden_clone
-    run(["dvc", "exp", "run", "--queue", "-S", "lr=3e-5,1e-4", *QUICK_SET], cwd=repo)
+    quick = [arg for name, value in QUICK_PARAMS.items() if name != "epochs" for arg in ("-S", f"{name}={value}")]
+    run(["dvc", "exp", "run", "--queue", "-S", "lr=3e-5,1e-4", "-S", "epochs=1,2", *quick], cwd=repo)
     run(["dvc", "queue", "start", "-j", "1"], cwd=repo)
     deadline = time.monotonic() + 1500
     while any(state in queue_status(repo) for state in ("Queued", "Running")):
@@ -63,13 +64,13 @@ def test_a_queued_grid_succeeds_with_queue_start(hidden_clone: Path):
     failed = [line.split()[0] for line in status.splitlines() if line.rstrip().endswith("Failed")]
     logs = [run(["dvc", "queue", "logs", task], cwd=repo, check=False).stdout for task in failed]
     assert not failed, status + "\n".join(logs)
-    assert status.count("Success") == 2, status
+    assert status.count("Success") == 4, status
     shown = json.loads(run(["dvc", "exp", "show", "--json"], cwd=repo).stdout)
     experiments = [exp["data"] for row in shown for run_ in row.get("experiments") or [] for exp in run_["revs"]]
-    scored = {
-        data["params"]["params.yaml"]["data"]["lr"]: data["metrics"]["metrics/eval/metrics.json"]["data"]
-        for data in experiments
-        if data and "metrics/eval/metrics.json" in (data.get("metrics") or {})
-    }
-    assert set(scored) == {3e-05, 1e-04}, json.dumps(experiments)[:2000]
-    assert all(scored[lr]["test"]["macro_recall"] > 1 / 3 for lr in scored)
+    scored = {}
+    for data in experiments:
+        if data and "metrics/eval/metrics.json" in (data.get("metrics") or {}):
+            params = data["params"]["params.yaml"]["data"]
+            scored[params["lr"], params["epochs"]] = data["metrics"]["metrics/eval/metrics.json"]["data"]
+    assert set(scored) == {(3e-05, 1), (3e-05, 2), (1e-04, 1), (1e-04, 2)}, json.dumps(experiments)[:2000]
+    assert all(scored[point]["test"]["macro_recall"] > 1 / 3 for point in scored)
