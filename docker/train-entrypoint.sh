@@ -20,7 +20,7 @@ GIT_REF="${GIT_REF:-main}"
 EXP_NAME="${EXP_NAME:-train-$(date -u +%Y%m%d-%H%M%S)}"
 GIT_REMOTE="${GIT_REMOTE:-origin}"
 
-log "cloning $REPO_URL at $GIT_REF"
+log "cloning ${REPO_URL//\/\/*@/\/\/***@} at $GIT_REF"   # credentials in the URL stay out of the log
 git clone --quiet "$REPO_URL" repo
 cd repo
 git checkout --quiet "$GIT_REF"
@@ -29,8 +29,9 @@ git config user.email >/dev/null || git config user.email "${GIT_USER_EMAIL:-tra
 log "at commit $(git rev-parse HEAD)"
 
 if [[ -n "${CLUSTER_SPEC:-}" ]]; then
-  # PET_* variables: torchrun's rendezvous across Vertex AI's replicas.
-  eval "$(python -m tweet_sentiment.distributed)"
+  # PET_* variables: torchrun's rendezvous across Vertex AI's replicas (none for one replica).
+  rendezvous="$(python -m tweet_sentiment.distributed)"   # an assignment: a failure stops the script
+  eval "$rendezvous"
 fi
 
 log "dvc pull"
@@ -39,6 +40,10 @@ dvc pull --allow-missing
 if [[ "${PET_NODE_RANK:-0}" != 0 ]]; then
   log "worker node $PET_NODE_RANK of $PET_NNODES: training ranks only (node 0 records and pushes the experiment)"
   dvc exp run "$@" tokenize
+  if [[ "$(dvc status --json finetune)" == "{}" ]]; then
+    log "finetune is up to date for these params: node 0 does not train, nothing to join"
+    exit 0
+  fi
   exec python -m stages.finetune
 fi
 

@@ -56,6 +56,9 @@ else
 fi
 
 t0=$(date +%s)
+old_id="$(bah inspect --type image --format '{{.FromImageID}}' "$IMAGE_TAG" 2>/dev/null || true)"
 bah bud "${ARGS[@]}" -f "$DOCKERFILE" -t "$IMAGE_TAG" "$REPO_DIR"
 log "built $IMAGE_TAG in $(($(date +%s) - t0)) s"
+# the image this one replaced is untagged now: with vfs storage it would keep its gigabytes
+if [[ -n "$old_id" ]] && bah rmi "$old_id" >/dev/null 2>&1; then log "removed the replaced image ${old_id:0:12}"; fi
 bah images --filter "reference=$IMAGE_TAG"

@@ -15,11 +15,16 @@ SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 source "$SCRIPT_DIR/containers_env.sh"
 die() { echo "run_training_image.sh: $*" >&2; exit 1; }
 
+[[ "$(id -u)" == 0 ]] || die "must run as root (podman with vfs storage and chroot isolation, as scripts/run_image.sh)"
+command -v podman >/dev/null || die "podman is missing (apt-get install podman runc), or run scripts/run_image.sh once"
 [[ -n "${REPO_URL:-}" ]] || die "set REPO_URL to the git URL the container should clone"
 IMAGE="tweet-sentiment-train:latest"
 if [[ $# -gt 0 && "$1" != -* ]]; then IMAGE="$1"; shift; fi
 pm image exists "$IMAGE" || die "image $IMAGE not found: build it with scripts/build_training_image.sh"
-env_args=(-e REPO_URL -e GIT_REF -e EXP_NAME -e PUSH)
+env_args=()  # the entry point's settings that are set here (-e NAME passes the value)
+for name in REPO_URL GIT_REF EXP_NAME GIT_REMOTE PUSH GIT_USER_NAME GIT_USER_EMAIL; do
+  [[ -n "${!name:-}" ]] && env_args+=(-e "$name")
+done
 # shellcheck disable=SC2086  # ULIMIT_ARGS and EXTRA_ARGS are word lists
-exec pm run --rm --pull never --network host ${ULIMIT_ARGS:-$(podman_ulimit_args)} "${env_args[@]}" \
+pm run --rm --pull never --network host ${ULIMIT_ARGS:-$(podman_ulimit_args)} "${env_args[@]}" \
   ${EXTRA_ARGS:-} "$IMAGE" "$@"

@@ -8,7 +8,8 @@
 # Environment (defaults in brackets):
 #   GCP_PROJECT (required)   GCP_REGION [europe-west1]
 #   REPO_URL (required)      the git URL the job clones; GIT_REF [main]
-#   IMAGE        [REGION-docker.pkg.dev/PROJECT/tweet-sentiment/tweet-sentiment-train:latest] (cloudbuild.yaml pushes it)
+#   IMAGE        [REGION-docker.pkg.dev/PROJECT/tweet-sentiment/tweet-sentiment-train:latest, or :cu128 with
+#                a GPU_TYPE] (cloudbuild.yaml pushes both)
 #   SERVICE_ACCOUNT [tweet-sentiment-train@PROJECT.iam.gserviceaccount.com]: the job's identity,
 #                which reads and writes the DVC bucket (README, "Vertex AI")
 #   MACHINE_TYPE [n1-standard-8]   GPU_TYPE [none; e.g. NVIDIA_TESLA_T4]   GPU_COUNT [1]
@@ -26,7 +27,9 @@ if [[ "${1:-}" == --dry-run ]]; then DRY_RUN=1; shift; fi
 [[ -n "${GCP_PROJECT:-}" ]] || die "set GCP_PROJECT to your Google Cloud project id"
 [[ -n "${REPO_URL:-}" ]] || die "set REPO_URL to the git URL the job should clone"
 REGION="${GCP_REGION:-europe-west1}"
-IMAGE="${IMAGE:-$REGION-docker.pkg.dev/$GCP_PROJECT/tweet-sentiment/tweet-sentiment-train:latest}"
+TAG=latest
+[[ -n "${GPU_TYPE:-}" ]] && TAG=cu128  # the CPU image would leave the GPUs idle
+IMAGE="${IMAGE:-$REGION-docker.pkg.dev/$GCP_PROJECT/tweet-sentiment/tweet-sentiment-train:$TAG}"
 SERVICE_ACCOUNT="${SERVICE_ACCOUNT:-tweet-sentiment-train@$GCP_PROJECT.iam.gserviceaccount.com}"
 EXP_NAME="${EXP_NAME:-train-$(date -u +%Y%m%d-%H%M%S)}"
 JOB_NAME="${JOB_NAME:-tweet-sentiment-$EXP_NAME}"

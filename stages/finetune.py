@@ -14,7 +14,9 @@ from transformers import set_seed
 from tweet_sentiment import paths
 from tweet_sentiment.distributed import (
     is_main_process,
+    is_node_main_process,
     launched_by_torchrun,
+    nodes,
     per_process_batch,
     run_under_torchrun,
     wants_torchrun,
@@ -25,14 +27,14 @@ from tweet_sentiment.modeling import load_classifier, load_tokenizer
 from tweet_sentiment.params import Params
 from tweet_sentiment.stage import run_stage
 from tweet_sentiment.tokenized import TokenizedSplit
-from tweet_sentiment.training import finetune
+from tweet_sentiment.training import build_trainer, finetune
 
 log = logging.getLogger("finetune")
 
 
 def main(params: Params) -> None:
     if wants_torchrun(params.train.processes) and not launched_by_torchrun():
-        per_process_batch(params.batch_size, params.train.processes)  # a bad split fails here, once
+        per_process_batch(params.batch_size, params.train.processes * nodes())  # a bad split fails here, once
         sys.exit(run_under_torchrun(params.train.processes, "stages.finetune"))
     set_seed(params.seed)
     train = TokenizedSplit.load(paths.TOKENIZED / "train.npz").subset(params.max_train_samples, params.seed)
@@ -40,17 +42,21 @@ def main(params: Params) -> None:
     tokenizer = load_tokenizer(params.base_model)
     tokenizer.model_max_length = params.tokenize.max_length  # serving truncates as training did
     model = load_classifier(params.base_model)
-    if not is_main_process():  # trains its shard; rank 0 logs and saves
-        finetune(params, model, tokenizer, train, val, None, paths.CHECKPOINTS)
+    live = None  # ranks above 0 train their shard and write nothing
+    if is_main_process():
+        log.info("fine-tuning %s (%s) on %d tweets", params.base_model, params.train.mode, len(train))
+        live = Live(str(paths.TRAIN_LIVE), dvcyaml=False, save_dvc_exp=False)
+        # Whether bf16 was used changes the weights: one dvc.lock must mean one result.
+        live.summary["bf16"] = use_bf16_training(params.train.bf16)
+    # A fixed, relative checkpoint dir: the Trainer's arguments (output_dir included)
+    # are logged to metrics/train/params.yaml, a tracked out. One per machine.
+    if is_node_main_process():
+        shutil.rmtree(paths.CHECKPOINTS, ignore_errors=True)
+    trainer = finetune(build_trainer(params, model, tokenizer, train, val, live, paths.CHECKPOINTS))
+    if is_node_main_process():  # the best epoch is in memory on every rank now
+        shutil.rmtree(paths.CHECKPOINTS, ignore_errors=True)
+    if not is_main_process():
         return
-    log.info("fine-tuning %s (%s) on %d tweets", params.base_model, params.train.mode, len(train))
-    live = Live(str(paths.TRAIN_LIVE), dvcyaml=False, save_dvc_exp=False)
-    # Whether bf16 was used changes the weights: one dvc.lock must mean one result.
-    live.summary["bf16"] = use_bf16_training(params.train.bf16)
-    # A fixed, relative checkpoint dir: the Trainer's arguments (output_dir
-    # included) are logged to metrics/train/params.yaml, a tracked out.
-    shutil.rmtree(paths.CHECKPOINTS, ignore_errors=True)
-    trainer = finetune(params, model, tokenizer, train, val, live, paths.CHECKPOINTS)
     log.info(
         "trained for %d optimizer steps on %d processes (batch %d each)",
         trainer.state.global_step,
@@ -62,7 +68,6 @@ def main(params: Params) -> None:
     # training_args.bin, a pickle whose bytes change from run to run.
     trainer.model.save_pretrained(paths.MODEL)
     tokenizer.save_pretrained(paths.MODEL)
-    shutil.rmtree(paths.CHECKPOINTS, ignore_errors=True)
     log.info("saved the best model to %s", paths.MODEL)
 
 

@@ -1,8 +1,9 @@
-"""Run under torchrun by tests/test_distributed.py: which training tweets does each rank get?
+"""Run under torchrun by tests/test_distributed.py: which tweets does each rank train on, at what loss?
 
 Builds the Trainer `finetune` builds, with synthetic tweets whose second token is
-their row number, and writes the rows its train dataloader yields in one epoch
-to `<out dir>/rank-<RANK>.json`, with the batch sizes it saw.
+their row number, and writes to `<out dir>/rank-<RANK>.json` the rows its train
+dataloader yields in one epoch, the batch sizes it saw, and the training loss of
+one real DDP step.
 """
 
 import json
@@ -30,8 +31,7 @@ def synthetic_split(rows: int) -> TokenizedSplit:
 
 
 def main(model_dir: str, out_dir: str) -> None:
-    params = load_params()
-    params = replace(params, batch_size=32, train=replace(params.train, processes=int(os.environ["LOCAL_WORLD_SIZE"])))
+    params = replace(load_params(), batch_size=32, epochs=1)
     split = synthetic_split(ROWS)
     trainer = build_trainer(
         params, load_classifier(model_dir), load_tokenizer(model_dir), split, split, None, Path(out_dir) / "ckpt"
@@ -40,7 +40,9 @@ def main(model_dir: str, out_dir: str) -> None:
     for batch in trainer.get_train_dataloader():
         rows += (batch["input_ids"][:, 1] - FIRST_ROW_TOKEN).tolist()
         sizes.append(len(batch["input_ids"]))
-    record = {"rows": rows, "batch_sizes": sizes, "world_size": trainer.args.world_size}
+    trainer.args.max_steps = 1
+    loss = trainer.train().training_loss
+    record = {"rows": rows, "batch_sizes": sizes, "world_size": trainer.args.world_size, "loss": loss}
     (Path(out_dir) / f"rank-{os.environ['RANK']}.json").write_text(json.dumps(record))
 
 

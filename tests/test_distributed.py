@@ -5,9 +5,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
+from transformers import DataCollatorWithPadding
 
 from tests.conftest import REPO, run, tool_env
+from tests.ddp_shards import ROWS, synthetic_split
 from tweet_sentiment.distributed import (
     is_main_process,
     per_process_batch,
@@ -16,6 +19,7 @@ from tweet_sentiment.distributed import (
     wants_torchrun,
     world_size,
 )
+from tweet_sentiment.modeling import load_classifier, load_tokenizer
 from tweet_sentiment.params import ParamsError
 
 VERTEX_HOSTS = {
@@ -68,8 +72,32 @@ def test_vertex_cluster_spec_maps_to_torchrun_rendezvous():
     assert vertex_torchrun_env(json.dumps(one_node)) == {}
 
 
+def untrained_loss(model_dir: Path) -> float:
+    """Cross-entropy of the untrained classifier over the synthetic tweets, in one process."""
+    model = load_classifier(str(model_dir)).eval()
+    split = synthetic_split(ROWS)
+    batch = DataCollatorWithPadding(load_tokenizer(str(model_dir)))([split[i] for i in range(ROWS)])
+    with torch.no_grad():
+        return model(**batch).loss.item()
+
+
+def test_the_training_image_gets_torchrun_settings_from_cluster_spec(tmp_path: Path):
+    """`python -m tweet_sentiment.distributed`, as docker/train-entrypoint.sh evals it on a Vertex AI replica."""
+    spec = {"cluster": VERTEX_HOSTS, "task": {"type": "workerpool1", "index": 0}}
+    command = ["python", "-m", "tweet_sentiment.distributed"]
+    exports = run(command, cwd=REPO, CLUSTER_SPEC=json.dumps(spec)).stdout.splitlines()
+    assert exports == [
+        "export PET_NNODES=3",
+        "export PET_NODE_RANK=1",
+        "export PET_MASTER_ADDR=cmle-training-workerpool0-1a2b-0",
+        "export PET_MASTER_PORT=29500",
+    ]
+    broken = run(command, cwd=REPO, check=False, CLUSTER_SPEC="{not json")
+    assert broken.returncode != 0 and not broken.stdout  # the entry point stops instead of running as node 0
+
+
 def test_two_ranks_read_disjoint_shards_that_cover_the_epoch(model_dir: Path, tmp_path: Path):
-    """Real torchrun, real DDP (gloo): the Trainer's sharded dataloader as `finetune` builds it."""
+    """Real torchrun, real DDP (gloo): the Trainer's sharded dataloader and a step, as `finetune` builds them."""
     command = [*torchrun_command(2, "tests.ddp_shards"), str(model_dir), str(tmp_path)]
     result = subprocess.run(command, cwd=REPO, env=tool_env(OMP_NUM_THREADS="1"), capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -80,6 +108,10 @@ def test_two_ranks_read_disjoint_shards_that_cover_the_epoch(model_dir: Path, tm
     assert len(first) == len(ranks[0]["rows"]) == 128 and len(second) == 128
     assert not first & second
     assert first | second == set(range(256))
+    # each rank's loss is a per-batch mean, as in one process (about ln 3 for an untrained head);
+    # left to the Trainer's default it would be multiplied by the 2 processes
+    expected = untrained_loss(model_dir)
+    assert [abs(rank["loss"] - expected) < 0.25 for rank in ranks] == [True, True], (expected, ranks[0]["loss"])
 
 
 @pytest.mark.slow

@@ -57,6 +57,9 @@ def test_integer_where_float_expected_is_accepted(params_file: Path):
         ("max_recall_drop: 0.005", "max_recall_drop: -0.01", "`optimize.max_recall_drop` must not be negative"),
         ("select: listed", "select: fastest", "`optimize.select` must be one of"),
         ("candidates: [", "candidates: openvino-int8 #[", "`optimize.candidates` must be a list of strings"),
+        ("processes: 1", "processes: 0", "`train.processes` must be positive"),
+        ("label_smoothing: 0.0", "label_smoothing: 1.0", "`train.label_smoothing` must be between 0 and 1"),
+        ("label_smoothing: 0.0", "label_smoothing: -0.1", "`train.label_smoothing` must not be negative"),
     ],
 )
 def test_bad_param_is_named(params_file: Path, old: str, new: str, message: str):

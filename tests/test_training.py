@@ -21,6 +21,7 @@ from tweet_sentiment.sources import embedded_splits
 from tweet_sentiment.tokenized import TokenizedSplit
 from tweet_sentiment.training import (
     BEST_METRIC,
+    build_trainer,
     class_weights,
     compute_metrics,
     finetune,
@@ -104,7 +105,7 @@ def test_head_only_finetune_trains_the_head_keeps_the_encoder_and_logs_to_dvcliv
     head_before = {name: p.detach().clone() for name, p in model.classifier.named_parameters()}
 
     live = Live(str(tmp_path / "live"), dvcyaml=False, save_dvc_exp=False)
-    trainer = finetune(params, model, tokenizer, train, val, live, tmp_path / "checkpoints")
+    trainer = finetune(build_trainer(params, model, tokenizer, train, val, live, tmp_path / "checkpoints"))
 
     model = trainer.model
     assert all(not p.requires_grad for p in model.base_model.parameters())

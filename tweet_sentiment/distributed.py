@@ -21,9 +21,14 @@ TORCHRUN_MARKERS = ("TORCHELASTIC_RUN_ID", "LOCAL_RANK")  # set by torchrun in e
 RENDEZVOUS_PORT = 29500  # torchrun's default master port, used between Vertex AI replicas
 
 
+def nodes() -> int:
+    """Machines training together, from torchrun's `PET_NNODES` (`N`, or `MIN:MAX` when elastic)."""
+    return int(os.environ.get("PET_NNODES", "1").split(":")[-1])
+
+
 def wants_torchrun(processes: int) -> bool:
     """Several processes on this node, or PET_* variables that make this node one of several."""
-    return processes > 1 or os.environ.get("PET_NNODES", "1") != "1"
+    return processes > 1 or nodes() > 1
 
 
 def launched_by_torchrun() -> bool:
@@ -40,6 +45,11 @@ def is_main_process() -> bool:
     return not launched_by_torchrun() or int(os.environ["RANK"]) == 0
 
 
+def is_node_main_process() -> bool:
+    """Local rank 0: the process that owns this machine's checkpoints."""
+    return not launched_by_torchrun() or int(os.environ["LOCAL_RANK"]) == 0
+
+
 def per_process_batch(batch_size: int, processes: int) -> int:
     """Each process's batch, so that the effective batch stays `batch_size`."""
     if batch_size % processes:
@@ -52,13 +62,14 @@ def per_process_batch(batch_size: int, processes: int) -> int:
 
 def threads_per_process(processes: int) -> int:
     """CPU threads each process may use so that together they fill, not oversubscribe, the cores."""
-    return max(1, len(os.sched_getaffinity(0)) // processes)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # macOS
+    return max(1, cores // processes)
 
 
 def torchrun_command(processes: int, module: str) -> list[str]:
     """torchrun on this node: standalone (a free local port) unless PET_* variables describe a cluster."""
     command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={processes}"]
-    if os.environ.get("PET_NNODES", "1") == "1":
+    if nodes() == 1:
         command.append("--standalone")
     return [*command, "-m", module]
 

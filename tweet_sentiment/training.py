@@ -102,6 +102,9 @@ def training_arguments(params: Params, output_dir: Path) -> TrainingArguments:
         report_to="none",
         dataloader_num_workers=0,
         save_on_each_node=True,  # each node reloads the best checkpoint from its own disk
+        # Our loss is a per-batch mean. Left True, the Trainer would multiply it by the number
+        # of processes (expecting a sum over tokens divided by a global count): 2x gradients on 2.
+        average_tokens_across_devices=False,
     )
 
 
@@ -135,17 +138,8 @@ def build_trainer(
     )
 
 
-def finetune(
-    params: Params,
-    model: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
-    train: TokenizedSplit,
-    val: TokenizedSplit,
-    live: Live | None,
-    output_dir: Path,
-) -> Trainer:
+def finetune(trainer: Trainer) -> Trainer:
     """Train, keep the best epoch by validation macro recall, return the Trainer."""
-    trainer = build_trainer(params, model, tokenizer, train, val, live, output_dir)
     trainer.train()
     # Every rank has reloaded the best checkpoint before rank 0 may delete it.
     trainer.accelerator.wait_for_everyone()
