@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, run
+from tweet_sentiment import vertex
 from tweet_sentiment.vertex import custom_job_spec
 
 CLOUDBUILD = REPO / "cloudbuild.yaml"
@@ -82,6 +83,14 @@ def test_vertex_spec_has_primary_and_worker_pools_for_multi_node():
     assert len(one["workerPoolSpecs"]) == 1 and "acceleratorType" not in one["workerPoolSpecs"][0]["machineSpec"]
     with pytest.raises(ValueError, match="nodes must be at least 1"):
         custom_job_spec("img", "u", "main", [], "sa", nodes=0)
+
+
+def test_vertex_cli_writes_the_spec_as_yaml(capsys):
+    args = ["--image", "img", "--repo-url", "u", "--service-account", "sa", "--nodes", "2", "--", "-S", "lr=3e-5"]
+    vertex.main(args)
+    spec = yaml.safe_load(capsys.readouterr().out)
+    assert [pool["replicaCount"] for pool in spec["workerPoolSpecs"]] == [1, 1]
+    assert spec["workerPoolSpecs"][1]["containerSpec"]["args"] == ["-S", "lr=3e-5"]
 
 
 def test_train_vertex_dry_run_prints_the_command_and_a_spec_gcloud_reads(tmp_path: Path):

@@ -11,6 +11,7 @@ from transformers import DataCollatorWithPadding
 
 from tests.conftest import REPO, run, tool_env
 from tests.ddp_shards import ROWS, synthetic_split
+from tweet_sentiment import distributed
 from tweet_sentiment.distributed import (
     is_main_process,
     per_process_batch,
@@ -81,7 +82,7 @@ def untrained_loss(model_dir: Path) -> float:
         return model(**batch).loss.item()
 
 
-def test_the_training_image_gets_torchrun_settings_from_cluster_spec(tmp_path: Path):
+def test_the_training_image_gets_torchrun_settings_from_cluster_spec(monkeypatch, capsys):
     """`python -m tweet_sentiment.distributed`, as docker/train-entrypoint.sh evals it on a Vertex AI replica."""
     spec = {"cluster": VERTEX_HOSTS, "task": {"type": "workerpool1", "index": 0}}
     command = ["python", "-m", "tweet_sentiment.distributed"]
@@ -92,6 +93,9 @@ def test_the_training_image_gets_torchrun_settings_from_cluster_spec(tmp_path: P
         "export PET_MASTER_ADDR=cmle-training-workerpool0-1a2b-0",
         "export PET_MASTER_PORT=29500",
     ]
+    monkeypatch.setenv("CLUSTER_SPEC", json.dumps(spec))
+    distributed.main()  # in-process too, for coverage of what the entry point runs
+    assert capsys.readouterr().out.splitlines() == exports
     broken = run(command, cwd=REPO, check=False, CLUSTER_SPEC="{not json")
     assert broken.returncode != 0 and not broken.stdout  # the entry point stops instead of running as node 0
 
