@@ -102,9 +102,7 @@ ensure_tools() {
 }
 ensure_tools
 
-bah() { buildah --storage-driver "$STORAGE_DRIVER" "$@"; }
-
-image_exists() { bah inspect --type image "$1" >/dev/null 2>&1; }
+image_exists() { [[ -n "$(image_id "$1")" ]]; }
 
 if image_exists "$BASE_IMAGE" && [[ "$FORCE" != 1 ]]; then
   log "image $BASE_IMAGE already exists -> skipping (FORCE=1 to rebuild)"
@@ -112,7 +110,7 @@ if image_exists "$BASE_IMAGE" && [[ "$FORCE" != 1 ]]; then
   exit 0
 fi
 
-OLD_ID="$(bah inspect --type image --format '{{.FromImageID}}' "$BASE_IMAGE" 2>/dev/null || true)"
+OLD_ID="$(image_id "$BASE_IMAGE")"
 
 # ---------------------------------------------------------------- debootstrap
 ROOTFS="$WORK_DIR/rootfs"
@@ -271,8 +269,7 @@ bah run --isolation chroot "$ctr" -- sh -c \
 bah rm "$ctr" >/dev/null
 trap umount_rootfs EXIT
 # the short name, as a Dockerfile writes it, must resolve to this image without a pull
-[[ "$(bah inspect --type image --format '{{.FromImageID}}' "$SHORT_NAME" 2>/dev/null)" \
-   == "$(bah inspect --type image --format '{{.FromImageID}}' "$BASE_IMAGE")" ]] \
+[[ "$(image_id "$SHORT_NAME")" == "$(image_id "$BASE_IMAGE")" ]] \
   || die "buildah does not resolve $SHORT_NAME to $BASE_IMAGE in local storage"
 log "short name $SHORT_NAME resolves to $BASE_IMAGE locally"
 

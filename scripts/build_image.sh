@@ -75,8 +75,6 @@ if ! command -v buildah >/dev/null || ! command -v runc >/dev/null; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends buildah runc uidmap ca-certificates >/dev/null
 fi
-bah() { buildah --storage-driver "$STORAGE_DRIVER" "$@"; }
-image_id() { bah inspect --type image --format '{{.FromImageID}}' "$1" 2>/dev/null || true; }
 
 # ---------------------------------------------------------------- locate bento
 BENTO_PATH="$("$BENTOML_BIN" get "$BENTO_TAG" -o path 2>/dev/null | tail -n 1)" || true
@@ -104,7 +102,7 @@ log "image tag: $IMAGE_TAG   base image: FROM $BASE_SHORT ($BASE_IMAGE)"
 # ---------------------------------------------------------------- idempotency
 OLD_ID="$(image_id "$IMAGE_TAG")"
 if [[ -n "$OLD_ID" && "$FORCE" != 1 ]]; then
-  old_bento="$(bah inspect --type image --format '{{index .OCIv1.Config.Labels "org.bentoml.bento"}}' "$IMAGE_TAG" 2>/dev/null || true)"
+  old_bento="$(image_label "$IMAGE_TAG" org.bentoml.bento)"
   if [[ "$old_bento" == "$FULL_BENTO_TAG" ]]; then
     log "image $IMAGE_TAG already built from $FULL_BENTO_TAG -> skipping (FORCE=1 to rebuild)"
     bah images --filter "id=$OLD_ID"
@@ -123,7 +121,7 @@ registry_url() {  # the v2 API endpoint of an image's registry
 # Online, buildah pulls the Dockerfile's FROM itself. Without the registry, a local stand-in
 # under the same name (scripts/build_base_image.sh) lets the FROM resolve from local storage.
 if [[ -n "$(image_id "$BASE_IMAGE")" ]]; then
-  desc="$(bah inspect --type image --format '{{index .OCIv1.Config.Labels "org.opencontainers.image.description"}}' "$BASE_IMAGE" 2>/dev/null || true)"
+  desc="$(image_label "$BASE_IMAGE" org.opencontainers.image.description)"
   log "base image $BASE_IMAGE is in local storage${desc:+ ($desc)}"
 elif [[ "$BASE_IMAGE" != localhost/* ]] && answers "$(registry_url "$BASE_IMAGE")"; then
   log "base image $BASE_IMAGE not in local storage; its registry answers -> the build pulls it"

@@ -24,12 +24,11 @@ DOCKERFILE="$REPO_DIR/docker/training.Dockerfile"
 TORCH_INDEX="https://download.pytorch.org/whl/cpu"
 [[ "$(id -u)" == 0 ]] || die "must run as root (buildah with vfs storage + chroot isolation)"
 command -v buildah >/dev/null || die "buildah is missing (apt-get install buildah runc), or run scripts/build_image.sh once"
-bah() { buildah --storage-driver "$STORAGE_DRIVER" "$@"; }
 
 # what the image is made of: rebuilding from the same files gives the same image
 CONTEXT_DIGEST="$(cd "$REPO_DIR" && cat docker/training.Dockerfile docker/train-entrypoint.sh requirements.txt setup.sh | sha256sum | cut -c1-16)"
 LABEL="org.tweet-sentiment.training-context=$CONTEXT_DIGEST"
-built_from="$(bah inspect --type image --format '{{index .OCIv1.Config.Labels "org.tweet-sentiment.training-context"}}' "$IMAGE_TAG" 2>/dev/null || true)"
+built_from="$(image_label "$IMAGE_TAG" org.tweet-sentiment.training-context)"
 if [[ "$built_from" == "$CONTEXT_DIGEST" && "${FORCE:-0}" != 1 ]]; then
   log "$IMAGE_TAG is already built from these files ($CONTEXT_DIGEST): kept (FORCE=1 rebuilds)"
   exit 0
@@ -37,13 +36,13 @@ fi
 
 BASE_SHORT="$(sed -n 's/^ARG BASE_IMAGE=//p' "$DOCKERFILE")"  # the Dockerfile's default FROM
 BASE_IMAGE="$(qualify_image "$BASE_SHORT")"
-if ! bah inspect --type image "$BASE_IMAGE" >/dev/null 2>&1 && ! answers https://registry-1.docker.io/v2/; then
+if [[ -z "$(image_id "$BASE_IMAGE")" ]] && ! answers https://registry-1.docker.io/v2/; then
   log "base image $BASE_IMAGE missing and Docker Hub does not answer: building a local stand-in"
   BASE_IMAGE="$BASE_SHORT" "$SCRIPT_DIR/build_base_image.sh"
 fi
 
 ARGS=(--isolation chroot --network host --layers=false --force-rm --format oci --label "$LABEL")
-bah inspect --type image "$BASE_IMAGE" >/dev/null 2>&1 && ARGS+=(--pull=never)
+[[ -n "$(image_id "$BASE_IMAGE")" ]] && ARGS+=(--pull=never)
 CA_VOLUME="$(host_ca_volume)"
 [[ -n "$CA_VOLUME" ]] && ARGS+=(--volume "$CA_VOLUME")
 if answers "$TORCH_INDEX"; then
@@ -56,7 +55,7 @@ else
 fi
 
 t0=$(date +%s)
-old_id="$(bah inspect --type image --format '{{.FromImageID}}' "$IMAGE_TAG" 2>/dev/null || true)"
+old_id="$(image_id "$IMAGE_TAG")"
 bah bud "${ARGS[@]}" -f "$DOCKERFILE" -t "$IMAGE_TAG" "$REPO_DIR"
 log "built $IMAGE_TAG in $(($(date +%s) - t0)) s"
 # the image this one replaced is untagged now: with vfs storage it would keep its gigabytes

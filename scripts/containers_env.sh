@@ -15,6 +15,12 @@ if [[ "$CONTAINERS_STORAGE_CONF" == "$DEFAULT_STORAGE_CONF" ]]; then
 fi
 export BUILDAH_ISOLATION="${BUILDAH_ISOLATION:-chroot}"
 
+bah() { buildah --storage-driver "$STORAGE_DRIVER" "$@"; }
+# image_id NAME: the image's id, or nothing when it is not in local storage.
+image_id() { bah inspect --type image --format '{{.FromImageID}}' "$1" 2>/dev/null || true; }
+# image_label NAME KEY: one label of a local image, or nothing.
+image_label() { bah inspect --type image --format "{{index .OCIv1.Config.Labels \"$2\"}}" "$1" 2>/dev/null || true; }
+
 # The image a Bento's generated Dockerfile builds FROM (first FROM line, flags skipped).
 # BentoML writes it without a registry (python:3.11-slim when bentofile.yaml sets no
 # docker.base_image); `qualify_image` spells it as buildah stores it.

@@ -93,6 +93,19 @@ def set_params(repo: Path, **values) -> None:
     run(["git", "commit", "--quiet", "-am", f"params: {values}"], cwd=repo)
 
 
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator:
+    """A `gcp-storage-emulator` on 127.0.0.1 for one test (tests/test_remote.py's Emulator)."""
+    from tests.test_remote import Emulator  # that module imports this one
+
+    server = Emulator(tmp_path / "gcs")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_bento_store(tmp_path_factory) -> Path:
     """Bentos built by tests go to a throwaway store, not the user's ~/bentoml."""

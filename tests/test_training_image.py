@@ -24,14 +24,6 @@ EXPERIMENT = "lr3e-5-in-container"
 ORIGIN_IN_CONTAINER = "/srv/origin.git"
 
 
-@pytest.fixture
-def emulator(tmp_path: Path):
-    server = Emulator(tmp_path / "gcs")
-    server.start()
-    yield server
-    server.stop()
-
-
 def clone_of(origin: Path, target: Path) -> Path:
     """A team member's clone of `origin` (the committed DVC remote comes with it)."""
     run(["git", "clone", "--quiet", str(origin), str(target)], cwd=target.parent)
