@@ -12,7 +12,7 @@
   the feedback counter.
 
 Each prediction gets a `request_id`; with `TWEET_SENTIMENT_QUERY_LOG` set, each
-is also written to the query log (tweet_sentiment/querylog.py) that
+is also written to the query log (tweet_sentiment/serving/querylog.py) that
 `python -m tweet_sentiment.drift` reads.
 
 The model is loaded strictly: before any worker starts, `bentoml serve` checks
@@ -35,20 +35,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tweet_sentiment.labels import LABELS
-from tweet_sentiment.predict import Predictor
-from tweet_sentiment.querylog import QueryLog, RequestIds, request_id_key
-from tweet_sentiment.runtimes import ModelLoadError, model_version
-from tweet_sentiment.serving import (
+from tweet_sentiment.labels import LABELS, ModelLoadError
+from tweet_sentiment.serving.predictor import Predictor
+from tweet_sentiment.serving.prometheus import ServiceMetrics
+from tweet_sentiment.serving.querylog import QueryLog, RequestIds, request_id_key
+from tweet_sentiment.serving.requests import (
     MAX_BATCH,
     MAX_TWEETS_PER_REQUEST,
     PARALLEL_BATCHES,
     SUB_BATCH,
-    ServiceMetrics,
     Tweet,
     cap_batching_wait,
     logger,
 )
+from tweet_sentiment.serving.runtimes import model_version
 
 # Next to this file by default: in a container `bentoml serve` (where the
 # deployment check runs) starts in the Bento's root, not in src/ with the model.

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmark_service import REPO, LoadResult, Server, bento_request, drive, free_port
 from benchmarks_md import replace_section
 
-from tweet_sentiment.querylog import QueryLog, RequestIds, TokenCounts
+from tweet_sentiment.serving.querylog import QueryLog, RequestIds
+from tweet_sentiment.serving.tokenizer import TokenCounts
 
 LOADS = ((32, 16), (32, 1))  # (clients, tweets per request)
 SECTION = "## Query log"

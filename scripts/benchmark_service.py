@@ -45,13 +45,13 @@ from benchmarks_md import replace_preamble, replace_section  # noqa: E402
 
 from tweet_sentiment.hardware import cpu_has_fast_bf16  # noqa: E402
 from tweet_sentiment.labels import LABEL2ID  # noqa: E402
-from tweet_sentiment.metrics import headline_scores  # noqa: E402
 from tweet_sentiment.optimize import calibration_tweets, tweets_per_second  # noqa: E402
 from tweet_sentiment.params import load_params  # noqa: E402
-from tweet_sentiment.predict import Predictor  # noqa: E402
 from tweet_sentiment.quantize import build_candidates  # noqa: E402
-from tweet_sentiment.runtimes import read_runtime  # noqa: E402
-from tweet_sentiment.tokenization import TweetTokenizer  # noqa: E402
+from tweet_sentiment.scores import headline_scores  # noqa: E402
+from tweet_sentiment.serving.predictor import Predictor  # noqa: E402
+from tweet_sentiment.serving.runtimes import read_runtime  # noqa: E402
+from tweet_sentiment.serving.tokenizer import TweetTokenizer  # noqa: E402
 
 
 @dataclass

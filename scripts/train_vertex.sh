@@ -11,7 +11,7 @@
 #   IMAGE        [REGION-docker.pkg.dev/PROJECT/tweet-sentiment/tweet-sentiment-train:latest, or :cu128 with
 #                a GPU_TYPE] (cloudbuild.yaml pushes both)
 #   SERVICE_ACCOUNT [tweet-sentiment-train@PROJECT.iam.gserviceaccount.com]: the job's identity,
-#                which reads and writes the DVC bucket (README, "Vertex AI")
+#                which reads and writes the DVC bucket (docs/training-at-scale.md, "Vertex AI")
 #   MACHINE_TYPE [n1-standard-8]   GPU_TYPE [none; e.g. NVIDIA_TESLA_T4]   GPU_COUNT [1]
 #   NODES [1]: above 1, the machines train together (DDP over torchrun's rendezvous);
 #              pass -S train.processes=<GPUs per machine> too

@@ -16,10 +16,10 @@ from dvclive import Live
 from tweet_sentiment import paths
 from tweet_sentiment.evaluation import EVAL_SPLITS, evaluation_frame
 from tweet_sentiment.labels import LABEL2ID, LABELS
-from tweet_sentiment.metrics import headline_scores, per_class_scores
 from tweet_sentiment.params import Params
-from tweet_sentiment.predict import Predictor
 from tweet_sentiment.robustness import robustness_table
+from tweet_sentiment.scores import headline_scores, per_class_scores
+from tweet_sentiment.serving.predictor import Predictor
 from tweet_sentiment.stage import run_stage
 
 log = logging.getLogger("evaluate")
@@ -85,7 +85,7 @@ def main(params: Params) -> None:
     predictor = Predictor(paths.SERVING, batch_size=params.evaluate.batch_size)
     log.info("scoring %s (%s, bf16 maths: %s)", paths.SERVING, predictor.runtime.name, predictor.bf16)
     with Live(str(paths.EVAL_LIVE), dvcyaml=False, save_dvc_exp=False) as live:
-        live.log_metric("bf16", int(predictor.bf16), plot=False)  # the scores depend on it (README: Reproducibility)
+        live.log_metric("bf16", int(predictor.bf16), plot=False)  # the scores depend on it (docs/pipeline.md: Reproducibility)
         frames = {name: evaluation_frame(name, params) for name in EVAL_SPLITS}
         for name, frame in frames.items():
             evaluate_split(live, predictor, name, frame)

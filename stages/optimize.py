@@ -17,16 +17,16 @@ from dvclive import Live
 
 from tweet_sentiment import paths
 from tweet_sentiment.evaluation import EVAL_SPLITS, evaluation_frame
-from tweet_sentiment.optimize import REFERENCE, Candidate, assess, calibration_tweets, check_candidates, choose
+from tweet_sentiment.optimize import BASELINE, Candidate, assess, calibration_tweets, check_candidates, choose
 from tweet_sentiment.params import Params
 from tweet_sentiment.quantize import CANDIDATES, build_candidates
+from tweet_sentiment.serving.tokenizer import TweetTokenizer
 from tweet_sentiment.stage import run_stage
-from tweet_sentiment.tokenization import TweetTokenizer
 
 log = logging.getLogger("optimize")
 
 
-def log_candidate(live: Live, candidate: Candidate, reference: Candidate, passes: bool, chosen: bool) -> None:
+def log_candidate(live: Live, candidate: Candidate, baseline: Candidate, passes: bool, chosen: bool) -> None:
     for split, scores in candidate.scores.items():
         live.log_metric(f"{candidate.name}/{split}/macro_recall", scores["macro_recall"], plot=False)
     live.log_metric(f"{candidate.name}/test/agreement", candidate.agreement, plot=False)
@@ -36,7 +36,7 @@ def log_candidate(live: Live, candidate: Candidate, reference: Candidate, passes
         "%-26s test macro recall %.4f (drop %+.4f), agreement %.4f, %s; %.0f tweets/s in-process, as served",
         candidate.name,
         candidate.scores["test"]["macro_recall"],
-        candidate.recall_drop(reference),
+        candidate.recall_drop(baseline),
         candidate.agreement,
         "passes the gate" if passes else "fails the gate",
         candidate.tweets_per_s,
@@ -50,26 +50,26 @@ def main(params: Params) -> None:
     timing_texts = list(frames["test"]["text"].iloc[: settings.timing_tweets])
     calibration = TweetTokenizer(paths.MODEL).encode(calibration_tweets(params))
     with tempfile.TemporaryDirectory() as tmp:
-        names = [REFERENCE, *settings.candidates]
+        names = [BASELINE, *settings.candidates]
         built = {}
         candidates: list[Candidate] = []
-        reference = None
+        baseline = None
         for name, path in build_candidates(
             names, paths.MODEL, Path(tmp), calibration, settings.openvino_int8_float_ops
         ):
             built[name] = path
-            scored = assess(path, params.evaluate.batch_size, frames, reference, timing_texts)
-            reference = reference or scored
+            scored = assess(path, params.evaluate.batch_size, frames, baseline, timing_texts)
+            baseline = baseline or scored
             candidates.append(scored)
-        chosen = choose(candidates[1:], reference, settings)
+        chosen = choose(candidates[1:], baseline, settings)
         if settings.runtime != "auto":
             log.warning("serving %s as `optimize.runtime` says, whether or not it passes the gate", chosen.name)
-        elif chosen is reference:
-            log.warning("no candidate passed the gate: serving the fp32 model (%s, torch in the image)", REFERENCE)
+        elif chosen is baseline:
+            log.warning("no candidate passed the gate: serving the fp32 model (%s, torch in the image)", BASELINE)
         with Live(str(paths.OPTIMIZE_LIVE), dvcyaml=False, save_dvc_exp=False) as live:
             for candidate in candidates:
-                passes = candidate.passes(reference, settings)
-                log_candidate(live, candidate, reference, passes, candidate is chosen)
+                passes = candidate.passes(baseline, settings)
+                log_candidate(live, candidate, baseline, passes, candidate is chosen)
             live.log_plot(
                 "candidates",
                 [

@@ -6,9 +6,9 @@ import logging
 import pandas as pd
 
 from tweet_sentiment import paths
-from tweet_sentiment.drift_checks import DriftSettings
+from tweet_sentiment.drift.checks import DriftSettings
+from tweet_sentiment.drift.reference import build_reference, save_reference
 from tweet_sentiment.params import Params
-from tweet_sentiment.reference import build_reference, save_reference
 from tweet_sentiment.stage import run_stage
 
 log = logging.getLogger("reference")

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import recall_score
 
-from tweet_sentiment import drift, drift_rates
-from tweet_sentiment.drift_checks import DriftSettings, mmd_permutation_test, run_checks
-from tweet_sentiment.features import Features
+from tweet_sentiment.drift import command, rates
+from tweet_sentiment.drift.checks import DriftSettings, mmd_permutation_test, run_checks
+from tweet_sentiment.drift.features import Features
+from tweet_sentiment.drift.reference import Reference, load_reference, save_reference
 from tweet_sentiment.labels import LABELS
-from tweet_sentiment.querylog import QueryLog, RequestIds, TokenCounts
-from tweet_sentiment.reference import Reference, load_reference, save_reference
+from tweet_sentiment.serving.querylog import QueryLog, RequestIds
+from tweet_sentiment.serving.tokenizer import TokenCounts
 
 SETTINGS = DriftSettings(0.05, 50, 300, 100, 0, min_label_shift=0.1, min_ks=0.1, min_mmd2=0.01)
 
@@ -106,7 +107,8 @@ def reference_file(tmp_path: Path) -> Path:
 
 
 def run_cli(log_dir: Path, out: Path, reference: Path, *extra: str) -> tuple[int, dict | None]:
-    status = drift.main([str(log_dir), "--out", str(out), "--reference", str(reference), "--model-dir", "none", *extra])
+    arguments = [str(log_dir), "--out", str(out), "--reference", str(reference), "--model-dir", "none", *extra]
+    status = command.main(arguments)
     result = out / "drift.json"
     return status, json.loads(result.read_text()) if result.exists() else None
 
@@ -160,9 +162,9 @@ def test_a_missing_reference_or_log_is_a_clear_error(tmp_path: Path, reference_f
 def test_rates_count_flagged_windows_per_stream_and_check():
     reference = Reference(synthetic(2000, 1), np.arange(2000).astype(str), "v1", SETTINGS)
     streams = {"same": synthetic(600, seed=3), "one_sided": synthetic(600, seed=3, shares=(0.9, 0.05, 0.05))}
-    rows = drift_rates.measure(
+    rows = rates.measure(
         reference,
-        [drift_rates.Stream(name, name != "same", name, np.arange(600), name) for name in streams],
+        [rates.Stream(name, name != "same", name, np.arange(600), name) for name in streams],
         streams,
         window=300,
         windows=4,
@@ -170,17 +172,17 @@ def test_rates_count_flagged_windows_per_stream_and_check():
     by_stream = {row["stream"]: row for row in rows}
     assert (by_stream["same"]["any"], by_stream["one_sided"]["any"]) == (0.0, 1.0)
     assert by_stream["one_sided"]["prediction_drift"] == 1.0 and by_stream["one_sided"]["windows"] == 4
-    table = drift_rates.markdown(rows)
+    table = rates.markdown(rows)
     assert "| one_sided | one_sided | shifted: detection | 600 | 4 | 100% | 100% |" in table
 
 
 def test_live_macro_recall_counts_only_the_classes_that_got_feedback():
-    accuracy = drift.live_accuracy(
+    accuracy = command.live_accuracy(
         [{"label": "negative", "predicted": "negative"}, {"label": "negative", "predicted": "negative"}]
     )
     assert (accuracy["macro_recall"], accuracy["classes"]) == (1.0, ["negative"])
     assert accuracy["confusion_matrix"] == [[2, 0, 0], [0, 0, 0], [0, 0, 0]]
-    assert drift.live_accuracy([{"label": "happy", "predicted": "negative"}]) is None
+    assert command.live_accuracy([{"label": "happy", "predicted": "negative"}]) is None
 
 
 def test_with_last_feedback_counts_from_the_window_start(tmp_path: Path, reference_file: Path):
@@ -225,5 +227,5 @@ def test_an_old_reference_asks_for_a_rebuild(tmp_path: Path, caplog):
 @pytest.mark.parametrize("value", ["0", "-5", "many"])
 def test_window_sizes_must_be_positive(tmp_path: Path, value: str, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        drift.main([str(tmp_path), "--out", str(tmp_path / "out"), "--last", value])
+        command.main([str(tmp_path), "--out", str(tmp_path / "out"), "--last", value])
     assert exit_info.value.code == 2 and "not a positive whole number" in capsys.readouterr().err

@@ -25,7 +25,7 @@ from tweet_sentiment.modeling import (
     load_tokenizer,
     resolve_model_source,
 )
-from tweet_sentiment.predict import Predictor
+from tweet_sentiment.serving.predictor import Predictor
 from tweet_sentiment.text import normalise
 from tweet_sentiment.tokenized import TokenizedSplit
 

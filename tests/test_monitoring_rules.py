@@ -25,7 +25,7 @@ DASHBOARD = REPO / "monitoring/grafana-dashboard.json"
 REFERENCE = REPO / "metrics/reference.json"
 REFERENCE_RULE = "tweet_sentiment:reference_label_share"
 
-# Series of tweet_sentiment/serving.py, as /metrics exposes them, and Prometheus' own.
+# Series of tweet_sentiment/serving/prometheus.py, as /metrics exposes them, and Prometheus' own.
 OUR_METRICS = {
     "tweet_sentiment_predictions_total",
     "tweet_sentiment_input_chars_bucket",

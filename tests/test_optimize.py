@@ -15,13 +15,13 @@ from tests.conftest import call, run
 from tests.test_service import start_server, wait_ready
 from tweet_sentiment.evaluation import evaluation_frame, labels_of
 from tweet_sentiment.labels import LABELS
-from tweet_sentiment.metrics import headline_scores
 from tweet_sentiment.optimize import calibration_tweets
 from tweet_sentiment.params import load_params
-from tweet_sentiment.predict import Predictor
 from tweet_sentiment.quantize import BATCH_DEPENDENT, CANDIDATES, build_candidate, export_onnx
-from tweet_sentiment.runtimes import ENGINE_PACKAGES, read_runtime
-from tweet_sentiment.tokenization import TweetTokenizer
+from tweet_sentiment.scores import headline_scores
+from tweet_sentiment.serving.predictor import Predictor
+from tweet_sentiment.serving.runtimes import ENGINE_PACKAGES, read_runtime
+from tweet_sentiment.serving.tokenizer import TweetTokenizer
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import yaml
 
 from tests.conftest import CLEAR_CASES, run
 from tweet_sentiment.labels import LABELS
-from tweet_sentiment.predict import Predictor
+from tweet_sentiment.serving.predictor import Predictor
 
 pytestmark = pytest.mark.slow
 ALL_NEUTRAL_MACRO_RECALL = 1 / 3  # one class fully recalled, two never

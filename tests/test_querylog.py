@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tweet_sentiment.labels import LABELS
-from tweet_sentiment.querylog import QueryLog, QueryLogError, RequestIds, TokenCounts, log_files, read_records
+from tweet_sentiment.serving.querylog import QueryLog, QueryLogError, RequestIds, log_files, read_records
+from tweet_sentiment.serving.tokenizer import TokenCounts
 
 RESULTS = [
     {"pred_id": 2, "pred_label": "positive", "scores": {"negative": 0.1, "neutral": 0.2, "positive": 0.7}},
@@ -82,7 +83,7 @@ def test_no_destination_logs_nothing_and_says_so(tmp_path: Path):
 
 def test_stdout_lines_are_cloud_logging_structured_entries():
     code = (
-        "from tweet_sentiment.querylog import QueryLog; "
+        "from tweet_sentiment.serving.querylog import QueryLog; "
         "log = QueryLog('stdout', 'v'); log.feedback('negative', 'neutral', None); log.close()"
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -129,7 +130,8 @@ def test_reading_unwraps_cloud_logging_exports_and_flags_bad_lines(tmp_path: Pat
 
 def test_stdout_writes_one_line_per_record_so_workers_cannot_interleave_them():
     code = (
-        "from tweet_sentiment.querylog import QueryLog, RequestIds, TokenCounts; "
+        "from tweet_sentiment.serving.querylog import QueryLog, RequestIds; "
+        "from tweet_sentiment.serving.tokenizer import TokenCounts; "
         "log = QueryLog('stdout', 'v'); ids = RequestIds(b'k'); "
         "scores = {'negative': 0.1, 'neutral': 0.8, 'positive': 0.1}; "
         "result = {'pred_id': 1, 'pred_label': 'neutral', 'scores': scores}; "

@@ -162,7 +162,7 @@ def timed(fn, *args, **kwargs) -> tuple[float, object]:
 def assert_model_predicts(repo: Path) -> None:
     """The restored model gets clear-cut tweets right (a lost or garbled head would not)."""
     script = (
-        "import json, sys; from tweet_sentiment.predict import Predictor; "
+        "import json, sys; from tweet_sentiment.serving.predictor import Predictor; "
         "print(json.dumps(Predictor('models/finetuned').predict(json.loads(sys.argv[1]))))"
     )
     args = [sys.executable, "-c", script, json.dumps(list(CLEAR_CASES))]

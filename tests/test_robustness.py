@@ -15,7 +15,7 @@ from tests.conftest import REPO
 from tweet_sentiment.labels import LABEL2ID, LABELS
 from tweet_sentiment.params import ParamsError, load_params
 from tweet_sentiment.robustness import PERTURBATIONS, perturb, robustness_table
-from tweet_sentiment.runtimes import Runtime
+from tweet_sentiment.serving.runtimes import Runtime
 from tweet_sentiment.text import normalise
 
 LONG = (

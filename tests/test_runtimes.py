@@ -19,9 +19,9 @@ from tweet_sentiment.labels import LABELS
 from tweet_sentiment.modeling import load_tokenizer
 from tweet_sentiment.optimize import Candidate, check_candidates, choose
 from tweet_sentiment.params import ParamsError, load_params
-from tweet_sentiment.predict import Predictor
 from tweet_sentiment.quantize import CANDIDATES, build_candidate, export_onnx
-from tweet_sentiment.runtimes import (
+from tweet_sentiment.serving.predictor import Predictor
+from tweet_sentiment.serving.runtimes import (
     ENGINE_PACKAGES,
     ModelLoadError,
     Runtime,
@@ -30,8 +30,8 @@ from tweet_sentiment.runtimes import (
     openvino_precision,
     read_runtime,
 )
+from tweet_sentiment.serving.tokenizer import TweetTokenizer
 from tweet_sentiment.text import normalise
-from tweet_sentiment.tokenization import TweetTokenizer
 
 TWEETS = [
     "I love this phone!",
@@ -122,7 +122,7 @@ def test_the_service_path_runs_without_torch_or_transformers(candidates):
     """What the lean serving image does: torch, transformers, onnxruntime and nncf cannot be imported at all."""
     script = (
         "import sys, json; sys.modules.update(torch=None, transformers=None, onnxruntime=None, nncf=None); "
-        "import service; from tweet_sentiment.predict import Predictor; "
+        "import service; from tweet_sentiment.serving.predictor import Predictor; "
         f"service.check_model(service.Path({str(candidates['openvino-bf16'])!r})); "
         f"print(json.dumps(Predictor({str(candidates['openvino-bf16'])!r}).predict(['I love it'])))"
     )
@@ -220,7 +220,7 @@ def test_a_batch_dependent_runtime_is_never_served():
     [
         (["openvino-int8", "tensorrt-int4"], "auto", r"unknown runtime\(s\) \['tensorrt-int4'\]"),
         (["openvino-int8", "openvino-int8"], "auto", "a runtime is listed twice"),
-        (["openvino-int8", "torchscript-fp32"], "auto", "torchscript-fp32 is the reference"),
+        (["openvino-int8", "torchscript-fp32"], "auto", "torchscript-fp32 is the fp32 baseline"),
         (["openvino-int8"], "openvino-bf16", "`optimize.runtime` is 'openvino-bf16'"),
     ],
 )

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, call, free_port, tool_env
-from tweet_sentiment import serving
 from tweet_sentiment.labels import LABELS
-from tweet_sentiment.serving import MAX_BATCH_WAIT_S, MAX_TWEET_CHARS, MAX_TWEETS_PER_REQUEST
+from tweet_sentiment.serving import requests as serving_requests
+from tweet_sentiment.serving.requests import MAX_BATCH_WAIT_S, MAX_TWEET_CHARS, MAX_TWEETS_PER_REQUEST
 
 CLEAR_CASES = {
     "I love this so much, best day ever! :)": "positive",
@@ -231,7 +231,7 @@ def test_batching_wait_cap_applies_to_bentomls_real_optimizer():
     """The private hook must still bound the wait BentoML's optimizer learns from real traffic stats."""
     from bentoml._internal.marshal.dispatcher import Optimizer
 
-    assert serving.cap_batching_wait() is True
+    assert serving_requests.cap_batching_wait() is True
     optimizer = Optimizer(max_latency=30.0)
     for n in [4, 8, 16] * 4:  # a burst: batches that each waited 0.4 s in the queue, 20 ms a tweet
         optimizer.log_outbound(n=n, wait=0.4, duration=0.02 * n)
@@ -253,21 +253,21 @@ class Records(logging.Handler):
 def serving_log() -> Iterator[Records]:
     """The serving logger's warnings (BentoML's logger may not propagate to the root, so no caplog)."""
     handler = Records()
-    serving.logger.addHandler(handler)
+    serving_requests.logger.addHandler(handler)
     try:
         yield handler
     finally:
-        serving.logger.removeHandler(handler)
+        serving_requests.logger.removeHandler(handler)
 
 
 def test_bentoml_version_is_checked_against_the_hooks_series(serving_log):
     import bentoml
 
-    assert serving.check_bentoml_version() is True  # the installed one, pinned in requirements.txt
-    assert bentoml.__version__.startswith(serving.BENTOML_SERIES)
-    assert serving.check_bentoml_version("1.4.40") is True
+    assert serving_requests.check_bentoml_version() is True  # the installed one, pinned in requirements.txt
+    assert bentoml.__version__.startswith(serving_requests.BENTOML_SERIES)
+    assert serving_requests.check_bentoml_version("1.4.40") is True
     assert not serving_log.records
-    assert serving.check_bentoml_version("1.5.0") is False
+    assert serving_requests.check_bentoml_version("1.5.0") is False
     [record] = serving_log.records
     assert record.levelno == logging.WARNING and "bentoml 1.5.0" in record.getMessage()
     assert "Optimizer.trigger_refresh" in record.getMessage()
@@ -285,7 +285,7 @@ def test_batching_cap_warns_and_keeps_bentoml_as_is_when_its_internals_change(se
 
     original = ChangedOptimizer.trigger_refresh
     monkeypatch.setattr(dispatcher, "Optimizer", ChangedOptimizer)
-    assert serving.cap_batching_wait() is False
+    assert serving_requests.cap_batching_wait() is False
     assert ChangedOptimizer.trigger_refresh is original
     assert any("not capping" in r.getMessage() and "`wait`" in r.getMessage() for r in serving_log.records)
 

@@ -6,14 +6,8 @@ from prometheus_client import CollectorRegistry
 from pydantic import TypeAdapter, ValidationError
 
 from tweet_sentiment.labels import LABELS
-from tweet_sentiment.serving import (
-    INPUT_LENGTH_BUCKETS,
-    MAX_BATCH_WAIT_S,
-    MAX_TWEET_CHARS,
-    ServiceMetrics,
-    Tweet,
-    cap_batching_wait,
-)
+from tweet_sentiment.serving.prometheus import INPUT_LENGTH_BUCKETS, ServiceMetrics
+from tweet_sentiment.serving.requests import MAX_BATCH_WAIT_S, MAX_TWEET_CHARS, Tweet, cap_batching_wait
 
 TWEET = TypeAdapter(Tweet)
 

@@ -14,9 +14,9 @@ from transformers import EvalPrediction, set_seed
 
 from tweet_sentiment.hardware import bf16_training_available
 from tweet_sentiment.labels import LABEL2ID, LABELS
-from tweet_sentiment.metrics import headline_scores
 from tweet_sentiment.modeling import EMBEDDED_MODEL_ID, load_classifier, load_tokenizer
 from tweet_sentiment.params import load_params
+from tweet_sentiment.scores import headline_scores
 from tweet_sentiment.sources import embedded_splits
 from tweet_sentiment.tokenized import TokenizedSplit
 from tweet_sentiment.training import (

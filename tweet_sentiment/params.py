@@ -157,7 +157,7 @@ def _section(cls: type, raw: dict, prefix: str = "") -> Any:
     for field in fields(cls):
         name = prefix + field.name
         if field.name not in raw:
-            raise ParamsError(f"params.yaml: `{name}` is missing; add it (see README's params table).")
+            raise ParamsError(f"params.yaml: `{name}` is missing; add it (see the params table in docs/pipeline.md).")
         if is_dataclass(field.type):
             if not isinstance(raw[field.name], dict):
                 raise ParamsError(f"params.yaml: `{name}` must be a section of params.")

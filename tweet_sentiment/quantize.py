@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tweet_sentiment.params import ParamsError
-from tweet_sentiment.runtimes import Runtime, weights_digest
+from tweet_sentiment.serving.runtimes import Runtime, weights_digest
 
 log = logging.getLogger("optimize")
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tweet_sentiment.metrics import headline_scores
+from tweet_sentiment.scores import headline_scores
 
 Perturbation = Callable[[str, np.random.Generator], str]
 

@@ -5,7 +5,8 @@ import sys
 from collections.abc import Callable
 
 from tweet_sentiment.data import DataError
-from tweet_sentiment.modeling import ModelLoadError, ModelSourceError
+from tweet_sentiment.labels import ModelLoadError
+from tweet_sentiment.modeling import ModelSourceError
 from tweet_sentiment.params import Params, ParamsError, load_params
 
 log = logging.getLogger("tweet_sentiment")

@@ -20,8 +20,8 @@ from transformers.integrations import DVCLiveCallback
 
 from tweet_sentiment.distributed import per_process_batch, world_size
 from tweet_sentiment.hardware import use_bf16_training
-from tweet_sentiment.metrics import LABEL_IDS, headline_scores
 from tweet_sentiment.params import Params
+from tweet_sentiment.scores import LABEL_IDS, headline_scores
 from tweet_sentiment.tokenized import TokenizedSplit
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""`python -m tweet_sentiment.drift_rates`: how often the drift report is right, measured.
+"""`python -m tweet_sentiment.drift.rates`: how often the drift report is right, measured.
 
 Runs the drift checks on many windows of in-distribution traffic (false-alarm
 rate: windows wrongly flagged) and of shifted traffic (detection rate: windows
@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 
 from tweet_sentiment import paths
-from tweet_sentiment.drift_checks import run_checks
-from tweet_sentiment.features import Encoder, Features
-from tweet_sentiment.reference import Reference, load_reference
+from tweet_sentiment.drift.checks import run_checks
+from tweet_sentiment.drift.features import Encoder, Features
+from tweet_sentiment.drift.reference import Reference, load_reference
 
-log = logging.getLogger("tweet_sentiment.drift_rates")
+log = logging.getLogger("tweet_sentiment.drift.rates")
 DOCS_SENTENCES = Path("data/monitoring/docs_sentences.txt.gz")
 
 
@@ -111,7 +111,7 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m tweet_sentiment.drift_rates", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tweet_sentiment.drift.rates", description=__doc__.split("\n\n")[0])
     parser.add_argument("--window", type=int, default=500, help="predictions per window")
     parser.add_argument("--windows", type=int, default=20, help="windows per stream")
     parser.add_argument("--heldout", type=int, default=10_000, help="held-out training tweets to draw windows from")

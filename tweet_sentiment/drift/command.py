@@ -1,6 +1,6 @@
 """`python -m tweet_sentiment.drift LOG_DIR --out OUT_DIR`: has the served traffic drifted?
 
-Compares a window of the query log (see tweet_sentiment/querylog.py) with the
+Compares a window of the query log (see tweet_sentiment/serving/querylog.py) with the
 training reference of the `reference` stage and writes `OUT_DIR/drift.json`
 (top-level `drift_detected`, each check's statistic, threshold and verdict,
 live accuracy from feedback) and `OUT_DIR/report.html`. Exit status: 0 no
@@ -10,7 +10,6 @@ drift, 1 drift, 2 no verdict (bad input, or too few predictions).
 import argparse
 import json
 import logging
-import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,12 +18,12 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, recall_score
 
 from tweet_sentiment import paths
-from tweet_sentiment.drift_checks import Check, DriftSettings, run_checks
-from tweet_sentiment.drift_report import render_report
-from tweet_sentiment.features import Encoder, Features, from_log
+from tweet_sentiment.drift.checks import Check, DriftSettings, run_checks
+from tweet_sentiment.drift.features import Encoder, Features, from_log
+from tweet_sentiment.drift.html_report import render_report
+from tweet_sentiment.drift.reference import DriftReferenceError, Reference, load_reference
 from tweet_sentiment.labels import LABEL2ID, LABELS
-from tweet_sentiment.querylog import QueryLogError, read_records
-from tweet_sentiment.reference import DriftReferenceError, Reference, load_reference
+from tweet_sentiment.serving.querylog import QueryLogError, read_records
 
 log = logging.getLogger("tweet_sentiment.drift")
 
@@ -214,7 +213,3 @@ def main(argv: list[str] | None = None) -> int:
         args.out / "report.html",
     )
     return 1 if drifted else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,18 +1,13 @@
-"""Request validation and monitoring metrics for the HTTP service.
+"""What the HTTP service accepts and how it batches: request limits, the tweet validator, batching knobs.
 
 Kept apart from `service.py` so the limits are importable (tests, docs) without
-starting BentoML, and so the metrics are created lazily: prometheus_client
-must be imported after BentoML sets PROMETHEUS_MULTIPROC_DIR in the worker.
+starting BentoML.
 """
 
-import collections
 import logging
-from collections import deque
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
-
-from tweet_sentiment.labels import LABELS
 
 # A child of BentoML's logger, so `bentoml serve` prints it like its own lines.
 logger = logging.getLogger("bentoml.tweet_sentiment")
@@ -30,8 +25,6 @@ PARALLEL_BATCHES = 2  # sub-batches a worker runs at once, one CPU thread each (
 # a batch runs (one runs at a time), so capping the deliberate wait costs no
 # throughput and keeps light traffic fast.
 MAX_BATCH_WAIT_S = 0.005
-LABEL_SHARE_WINDOW = 1000  # predictions behind `tweet_sentiment_predicted_label_share`
-INPUT_LENGTH_BUCKETS = (10, 20, 40, 80, 140, 280, 560, 1000, MAX_TWEET_CHARS)
 
 
 def _has_text(tweet: str) -> str:
@@ -58,7 +51,7 @@ def check_bentoml_version(version: str | None = None) -> bool:
     if version.startswith(BENTOML_SERIES):
         return True
     logger.warning(
-        "bentoml %s: the cap on adaptive batching's wait (tweet_sentiment/serving.py) was written for bentoml "
+        "bentoml %s: the cap on adaptive batching's wait (tweet_sentiment/serving/requests.py) was written for bentoml "
         "%sx; check that bentoml._internal.marshal.dispatcher.Optimizer.trigger_refresh still sets `wait`, "
         "then update BENTOML_SERIES",
         version,
@@ -98,50 +91,3 @@ def cap_batching_wait(max_wait_s: float = MAX_BATCH_WAIT_S) -> bool:
     capped_refresh.capped = True
     Optimizer.trigger_refresh = capped_refresh
     return True
-
-
-class ServiceMetrics:
-    """Prometheus series for monitoring what the model sees and says, and how right it was."""
-
-    def __init__(self, registry=None, share_window: int = LABEL_SHARE_WINDOW) -> None:
-        """`registry=None` is prometheus_client's default one, which BentoML's /metrics serves."""
-        from prometheus_client import REGISTRY, Counter, Gauge, Histogram
-
-        registry = REGISTRY if registry is None else registry
-        self.predictions = Counter(
-            "tweet_sentiment_predictions", "Predicted labels, one per tweet.", labelnames=["label"], registry=registry
-        )
-        self.input_chars = Histogram(
-            "tweet_sentiment_input_chars",
-            "Length of each input tweet in characters.",
-            buckets=INPUT_LENGTH_BUCKETS,
-            registry=registry,
-        )
-        self.feedback = Counter(
-            "tweet_sentiment_feedback",
-            "True labels received on POST /feedback, by true and predicted label.",
-            labelnames=["label", "predicted"],
-            registry=registry,
-        )
-        # Across worker processes, the share last written wins (BentoML runs
-        # prometheus_client in multiprocess mode); each worker sees a random half.
-        self.label_share = Gauge(
-            "tweet_sentiment_predicted_label_share",
-            f"Share of each predicted label over the last {share_window} predictions of a worker.",
-            labelnames=["label"],
-            multiprocess_mode="livemostrecent",
-            registry=registry,
-        )
-        self.recent_labels: deque[str] = deque(maxlen=share_window)
-
-    def observe(self, tweets: list[str], results: list[dict]) -> None:
-        for tweet, result in zip(tweets, results, strict=True):
-            self.input_chars.observe(len(tweet))
-            self.predictions.labels(label=result["pred_label"]).inc()
-            self.recent_labels.append(result["pred_label"])
-        counts = collections.Counter(self.recent_labels)
-        for label in LABELS if self.recent_labels else ():
-            self.label_share.labels(label=label).set(counts[label] / len(self.recent_labels))
-
-    def observe_feedback(self, label: str, predicted: str) -> None:
-        self.feedback.labels(label=label, predicted=predicted).inc()

@@ -18,9 +18,8 @@ from tqdm.auto import tqdm
 
 from tweet_sentiment.labels import LABEL2ID, LABELS
 from tweet_sentiment.modeling import load_finetuned
-from tweet_sentiment.predict import length_sorted_batches
-from tweet_sentiment.querylog import TokenCounts
-from tweet_sentiment.tokenization import TweetTokenizer
+from tweet_sentiment.serving.predictor import length_sorted_batches
+from tweet_sentiment.serving.tokenizer import TokenCounts, TweetTokenizer
 
 
 @dataclass(frozen=True)

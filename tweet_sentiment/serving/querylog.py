@@ -27,11 +27,11 @@ import random
 import secrets
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tweet_sentiment.labels import LABELS
+from tweet_sentiment.serving.tokenizer import TokenCounts
 
 LOG_ENV = "TWEET_SENTIMENT_QUERY_LOG"
 LOG_TEXT_ENV = "TWEET_SENTIMENT_LOG_TEXT"
@@ -103,14 +103,6 @@ def _sample_rate() -> float:
     if not 0.0 <= rate <= 1.0:
         raise QueryLogError(f"{SAMPLE_ENV}={raw!r}: use a share between 0 and 1, e.g. 0.1 to log one prediction in ten")
     return rate
-
-
-@dataclass(frozen=True)
-class TokenCounts:
-    """What the model saw of one text: its word pieces and how many were unknown to the vocabulary."""
-
-    tokens: int
-    unknown: int
 
 
 class QueryLog:

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tweet_sentiment.drift_checks import DriftSettings, label_shares
-from tweet_sentiment.features import Encoder, Features
-from tweet_sentiment.runtimes import model_version
+from tweet_sentiment.drift.checks import DriftSettings, label_shares
+from tweet_sentiment.drift.features import Encoder, Features
+from tweet_sentiment.serving.runtimes import model_version
 
 
 class DriftReferenceError(ValueError):

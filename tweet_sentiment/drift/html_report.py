@@ -10,7 +10,7 @@ import numpy as np
 from jinja2 import Environment
 from sklearn.decomposition import PCA
 
-from tweet_sentiment.features import Features
+from tweet_sentiment.drift.features import Features
 from tweet_sentiment.labels import LABELS
 
 COLOURS = {"reference (training tweets)": "#8c8c8c", "current (query log)": "#d95f02"}

@@ -1,6 +1,6 @@
 """Batched prediction with a fine-tuned model, used by `evaluate`, `optimize` and the service.
 
-No torch here: the runtime (tweet_sentiment/runtimes.py) imports only the engine it needs.
+No torch here: the runtime (tweet_sentiment/serving/runtimes.py) imports only the engine it needs.
 """
 
 import math
@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from tweet_sentiment.labels import LABELS
-from tweet_sentiment.querylog import TokenCounts
-from tweet_sentiment.runtimes import load_logits
-from tweet_sentiment.tokenization import TweetTokenizer
+from tweet_sentiment.serving.runtimes import load_logits
+from tweet_sentiment.serving.tokenizer import TokenCounts, TweetTokenizer
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[np.ndarray]:

@@ -8,14 +8,22 @@ and normalises each tweet first, as training did.
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tokenizers import Tokenizer
 
-from tweet_sentiment.querylog import TokenCounts
-from tweet_sentiment.runtimes import ModelLoadError
+from tweet_sentiment.labels import ModelLoadError
 from tweet_sentiment.text import normalise
+
+
+@dataclass(frozen=True)
+class TokenCounts:
+    """What the model saw of one text: its word pieces and how many were unknown to the vocabulary."""
+
+    tokens: int
+    unknown: int
 
 
 class TweetTokenizer:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tweet_sentiment.labels import ID2LABEL
+from tweet_sentiment.labels import ModelLoadError, check_labels, config_labels
 
 RUNTIME_FILE = "runtime.json"
 # pip requirements of each engine in the serving image (pins as in requirements.txt).
@@ -34,10 +34,6 @@ MODEL_FILES = {"torchscript": "model.safetensors", "onnxruntime": "model.onnx", 
 
 # (input_ids, attention_mask) -> logits, all numpy; callable from several threads at once.
 Logits = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-class ModelLoadError(RuntimeError):
-    """A model directory is not a classifier this project fine-tuned; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -97,24 +93,6 @@ def model_version(model_dir: Path) -> str:
     directory reports the version of the weights it was built from.
     """
     return read_runtime(model_dir).model_version or weights_digest(model_dir / "model.safetensors")
-
-
-def check_labels(model_dir: Path, id2label: dict[int, str]) -> None:
-    """Refuse a model whose outputs would be read as the wrong sentiments."""
-    if id2label != ID2LABEL:
-        raise ModelLoadError(
-            f"{model_dir}: id2label is {id2label}, not this project's label map {ID2LABEL}; "
-            "its outputs would be read as the wrong sentiments."
-        )
-
-
-def config_labels(model_dir: Path) -> dict[int, str]:
-    """The label map in a model's config.json, keys as ints (as transformers reads them)."""
-    try:
-        config = json.loads((model_dir / "config.json").read_text())
-        return {int(i): label for i, label in config.get("id2label", {}).items()}
-    except (ValueError, AttributeError) as error:
-        raise ModelLoadError(f"{model_dir / 'config.json'}: not a model config ({error}).") from None
 
 
 def _import_engine(runtime: Runtime):

@@ -19,7 +19,7 @@ trained on better), which flagged 11% of its 500-tweet windows.
   Gaussian kernel (median-distance bandwidth) and a permutation test, as in
   alibi-detect's MMDDrift (which does not install with this stack); effect: MMD².
 
-`python -m tweet_sentiment.drift_rates` measures the false-alarm and detection rates.
+`python -m tweet_sentiment.drift.rates` measures the false-alarm and detection rates.
 """
 
 from dataclasses import asdict, dataclass
@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.stats import chi2_contingency, ks_2samp
 
-from tweet_sentiment.features import Features
+from tweet_sentiment.drift.features import Features
 from tweet_sentiment.labels import LABELS
 
 

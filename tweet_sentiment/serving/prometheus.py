@@ -1,0 +1,63 @@
+"""The service's Prometheus series: what the model sees and says, and how right it was.
+
+Created lazily (in `ServiceMetrics.__init__`): prometheus_client must be
+imported after BentoML sets PROMETHEUS_MULTIPROC_DIR in the worker. BentoML's
+`/metrics` serves them beside its own; monitoring/alerts.yml and the Grafana
+dashboard read them.
+"""
+
+import collections
+from collections import deque
+
+from tweet_sentiment.labels import LABELS
+from tweet_sentiment.serving.requests import MAX_TWEET_CHARS
+
+LABEL_SHARE_WINDOW = 1000  # predictions behind `tweet_sentiment_predicted_label_share`
+INPUT_LENGTH_BUCKETS = (10, 20, 40, 80, 140, 280, 560, 1000, MAX_TWEET_CHARS)
+
+
+class ServiceMetrics:
+    """Prometheus series for monitoring what the model sees and says, and how right it was."""
+
+    def __init__(self, registry=None, share_window: int = LABEL_SHARE_WINDOW) -> None:
+        """`registry=None` is prometheus_client's default one, which BentoML's /metrics serves."""
+        from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+
+        registry = REGISTRY if registry is None else registry
+        self.predictions = Counter(
+            "tweet_sentiment_predictions", "Predicted labels, one per tweet.", labelnames=["label"], registry=registry
+        )
+        self.input_chars = Histogram(
+            "tweet_sentiment_input_chars",
+            "Length of each input tweet in characters.",
+            buckets=INPUT_LENGTH_BUCKETS,
+            registry=registry,
+        )
+        self.feedback = Counter(
+            "tweet_sentiment_feedback",
+            "True labels received on POST /feedback, by true and predicted label.",
+            labelnames=["label", "predicted"],
+            registry=registry,
+        )
+        # Across worker processes, the share last written wins (BentoML runs
+        # prometheus_client in multiprocess mode); each worker sees a random half.
+        self.label_share = Gauge(
+            "tweet_sentiment_predicted_label_share",
+            f"Share of each predicted label over the last {share_window} predictions of a worker.",
+            labelnames=["label"],
+            multiprocess_mode="livemostrecent",
+            registry=registry,
+        )
+        self.recent_labels: deque[str] = deque(maxlen=share_window)
+
+    def observe(self, tweets: list[str], results: list[dict]) -> None:
+        for tweet, result in zip(tweets, results, strict=True):
+            self.input_chars.observe(len(tweet))
+            self.predictions.labels(label=result["pred_label"]).inc()
+            self.recent_labels.append(result["pred_label"])
+        counts = collections.Counter(self.recent_labels)
+        for label in LABELS if self.recent_labels else ():
+            self.label_share.labels(label=label).set(counts[label] / len(self.recent_labels))
+
+    def observe_feedback(self, label: str, predicted: str) -> None:
+        self.feedback.labels(label=label, predicted=predicted).inc()
