@@ -127,3 +127,10 @@ def test_the_package_has_no_import_cycles():
 
     for file in files:
         visit(file, ())
+
+
+def test_the_readme_stays_a_short_front_door():
+    """The rest lives under docs/ (mkdocs build --strict in .ci/run checks its links)."""
+    lines = (REPO / "README.md").read_text().splitlines()
+    assert len(lines) <= 200, f"README.md has {len(lines)} lines; move detail to a page under docs/"
+    assert "python -m pytest" in "\n".join(lines)  # the test command .ci/run calls
