@@ -6,7 +6,8 @@ and `load_params` validates each value so a bad param fails with its name.
 """
 
 import re
-from dataclasses import dataclass, fields, is_dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,99 +28,106 @@ class ParamsError(ValueError):
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A constraint on one param's value: what it must be, and the test of it."""
+
+    must_be: str  # completes "`name` must ..." in the error message
+    holds: Callable[[Any], bool]
+
+
+POSITIVE = Rule("be positive", lambda value: value > 0)
+NOT_NEGATIVE = Rule("not be negative", lambda value: value >= 0)
+BELOW_ONE = Rule("be between 0 and 1", lambda value: value < 1)  # a share: with POSITIVE or NOT_NEGATIVE
+AT_MOST_ONE = Rule("be at most 1", lambda value: value <= 1)
+
+
+def one_of(*choices: Any) -> Rule:
+    return Rule(f"be one of {sorted(choices, key=str)}", lambda value: value in choices)
+
+
+def rules(*checks: Rule) -> Any:
+    """A dataclass field whose value must pass `checks`, in order (a None for an optional one skips them)."""
+    return field(metadata={"rules": checks})
+
+
+@dataclass(frozen=True)
 class DataParams:
-    source: str
+    source: str = rules(one_of("embedded", "tweeteval", "csv"))
     tweeteval_url: str
     csv_path: str | None
     text_column: str
     label_column: str
-    timeout_s: float
+    timeout_s: float = rules(POSITIVE)
 
 
 @dataclass(frozen=True)
 class TokenizeParams:
-    max_length: int
+    max_length: int = rules(POSITIVE)
 
 
 @dataclass(frozen=True)
 class TrainParams:
-    processes: int  # per node; above 1, `finetune` runs under torchrun (DDP)
-    mode: str
-    class_weighting: str
+    processes: int = rules(POSITIVE)  # per node; above 1, `finetune` runs under torchrun (DDP)
+    mode: str = rules(one_of("full", "head"))
+    class_weighting: str = rules(one_of("balanced", "none"))
     weight_decay: float
     warmup_ratio: float
-    label_smoothing: float
+    label_smoothing: float = rules(BELOW_ONE, NOT_NEGATIVE)
     early_stopping_patience: int
-    eval_batch_size: int
-    bf16: bool | str  # auto (probe the hardware), true or false
+    eval_batch_size: int = rules(POSITIVE)
+    bf16: bool | str = rules(one_of("auto", True, False))  # auto (probe the hardware), true or false
 
 
 @dataclass(frozen=True)
 class EvaluateParams:
     batch_size: int
-    robustness_samples: int | None
+    robustness_samples: int | None = rules(POSITIVE)
 
 
 @dataclass(frozen=True)
 class MinEffectParams:
-    label_shift: float
-    ks: float
-    mmd2: float
+    label_shift: float = rules(POSITIVE)
+    ks: float = rules(POSITIVE)
+    mmd2: float = rules(POSITIVE)
 
 
 @dataclass(frozen=True)
 class MonitorParams:
-    reference_size: int
-    alpha: float
-    min_predictions: int
-    embedding_sample: int
-    permutations: int
+    reference_size: int = rules(POSITIVE)
+    alpha: float = rules(POSITIVE, BELOW_ONE)
+    min_predictions: int = rules(POSITIVE)
+    embedding_sample: int = rules(POSITIVE)
+    permutations: int = rules(POSITIVE)
     min_effect: MinEffectParams
 
 
 @dataclass(frozen=True)
 class OptimizeParams:
     runtime: str
-    select: str
+    select: str = rules(one_of("listed", "measured"))
     candidates: list[str]
-    max_recall_drop: float
-    min_agreement: float
-    calibration_samples: int
-    timing_tweets: int
+    max_recall_drop: float = rules(NOT_NEGATIVE)
+    min_agreement: float = rules(POSITIVE, AT_MOST_ONE)
+    calibration_samples: int = rules(POSITIVE)
+    timing_tweets: int = rules(POSITIVE)
     openvino_int8_float_ops: list[str]
 
 
 @dataclass(frozen=True)
 class Params:
     base_model: str
-    lr: float
-    epochs: int
-    batch_size: int
+    lr: float = rules(POSITIVE)
+    epochs: int = rules(POSITIVE)
+    batch_size: int = rules(POSITIVE)
     seed: int
-    max_train_samples: int | None
-    max_eval_samples: int | None
+    max_train_samples: int | None = rules(POSITIVE)
+    max_eval_samples: int | None = rules(POSITIVE)
     data: DataParams
     tokenize: TokenizeParams
     train: TrainParams
     evaluate: EvaluateParams
     optimize: OptimizeParams
     monitor: MonitorParams
-
-
-_CHOICES = {
-    ("data", "source"): {"embedded", "tweeteval", "csv"},
-    ("train", "mode"): {"full", "head"},
-    ("train", "class_weighting"): {"balanced", "none"},
-    ("train", "bf16"): {"auto", True, False},
-    ("optimize", "select"): {"listed", "measured"},
-}
-_POSITIVE = {"lr", "epochs", "batch_size", "processes", "max_length", "eval_batch_size", "timeout_s"}
-_POSITIVE |= {"max_train_samples", "max_eval_samples", "robustness_samples"}
-_POSITIVE |= {"reference_size", "alpha", "min_predictions", "embedding_sample", "permutations"}
-_POSITIVE |= {"label_shift", "ks", "mmd2", "calibration_samples", "timing_tweets", "min_agreement"}
-_SHARES = {"alpha", "label_smoothing"}  # below 1 (and alpha above 0)
-_AT_MOST_ONE = {"min_agreement"}
-_NOT_NEGATIVE = {"max_recall_drop", "label_smoothing"}
 
 
 def _coerce(name: str, value: Any, kind: Any) -> Any:
@@ -138,14 +146,6 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
         value = float(value)
     if not isinstance(value, base) or isinstance(value, bool):
         raise ParamsError(f"params.yaml: `{name}` must be {base.__name__}, got {value!r}.")
-    if name.rsplit(".", 1)[-1] in _POSITIVE and value <= 0:
-        raise ParamsError(f"params.yaml: `{name}` must be positive, got {value!r}.")
-    if name.rsplit(".", 1)[-1] in _SHARES and value >= 1:
-        raise ParamsError(f"params.yaml: `{name}` must be between 0 and 1, got {value!r}.")
-    if name.rsplit(".", 1)[-1] in _AT_MOST_ONE and value > 1:
-        raise ParamsError(f"params.yaml: `{name}` must be at most 1, got {value!r}.")
-    if name.rsplit(".", 1)[-1] in _NOT_NEGATIVE and value < 0:
-        raise ParamsError(f"params.yaml: `{name}` must not be negative, got {value!r}.")
     return value
 
 
@@ -154,20 +154,20 @@ def _section(cls: type, raw: dict, prefix: str = "") -> Any:
     if unknown:
         raise ParamsError(f"params.yaml: unknown param(s) {sorted(prefix + k for k in unknown)}.")
     values = {}
-    for field in fields(cls):
-        name = prefix + field.name
-        if field.name not in raw:
+    for spec in fields(cls):
+        name = prefix + spec.name
+        if spec.name not in raw:
             raise ParamsError(f"params.yaml: `{name}` is missing; add it (see the params table in docs/pipeline.md).")
-        if is_dataclass(field.type):
-            if not isinstance(raw[field.name], dict):
+        if is_dataclass(spec.type):
+            if not isinstance(raw[spec.name], dict):
                 raise ParamsError(f"params.yaml: `{name}` must be a section of params.")
-            values[field.name] = _section(field.type, raw[field.name], name + ".")
+            values[spec.name] = _section(spec.type, raw[spec.name], name + ".")
             continue
-        value = _coerce(name, raw[field.name], field.type)
-        allowed = _CHOICES.get(tuple(name.split(".")))
-        if allowed and value not in allowed:
-            raise ParamsError(f"params.yaml: `{name}` must be one of {sorted(allowed, key=str)}, got {value!r}.")
-        values[field.name] = value
+        value = _coerce(name, raw[spec.name], spec.type)
+        for rule in spec.metadata.get("rules", ()) if value is not None else ():
+            if not rule.holds(value):
+                raise ParamsError(f"params.yaml: `{name}` must {rule.must_be}, got {value!r}.")
+        values[spec.name] = value
     return cls(**values)
 
 
