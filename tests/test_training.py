@@ -25,6 +25,7 @@ from tweet_sentiment.training import (
     class_weights,
     compute_metrics,
     finetune,
+    logging_steps,
     training_arguments,
     weighted_cross_entropy,
 )
@@ -79,16 +80,31 @@ def test_compute_metrics_scores_argmax_of_the_logits():
 
 def test_training_arguments_follow_params(tmp_path: Path):
     params = load_params(REPO / "params.yaml")
-    args = training_arguments(replace(params, lr=3e-5, epochs=3, batch_size=8, seed=7), tmp_path)
+    args = training_arguments(replace(params, lr=3e-5, epochs=3, batch_size=8, seed=7), tmp_path, 1000)
     assert (args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (3e-5, 3, 8)
     assert args.seed == 7 and args.data_seed == 7
     assert args.metric_for_best_model == BEST_METRIC and args.greater_is_better and args.load_best_model_at_end
     assert args.per_device_eval_batch_size == params.train.eval_batch_size
     assert args.weight_decay == params.train.weight_decay
     # bf16 follows `train.bf16`: off when pinned off, the hardware probe under `auto`.
-    assert training_arguments(replace(params, train=replace(params.train, bf16=False)), tmp_path).bf16 is False
-    auto = training_arguments(replace(params, train=replace(params.train, bf16="auto")), tmp_path)
+    assert training_arguments(replace(params, train=replace(params.train, bf16=False)), tmp_path, 1000).bf16 is False
+    auto = training_arguments(replace(params, train=replace(params.train, bf16="auto")), tmp_path, 1000)
     assert auto.bf16 == bf16_training_available()
+
+
+@pytest.mark.parametrize(
+    ("train_size", "batch_size", "epochs", "expected"),
+    [
+        (47_370, 32, 2, 20),  # the default run: 2,962 optimizer steps, logged every 20 as before
+        (512, 32, 1, 1),  # README's quick run: 16 steps, each one logged
+        (2_000, 32, 1, 3),  # 63 steps: 21 points
+        (400, 32, 20, 13),  # 260 steps over many epochs: 20 points
+    ],
+)
+def test_short_runs_log_their_loss_often_enough_to_plot(train_size: int, batch_size: int, epochs: int, expected: int):
+    params = replace(load_params(REPO / "params.yaml"), batch_size=batch_size, epochs=epochs)
+    assert logging_steps(train_size, params) == expected
+    assert training_arguments(params, Path("unused"), train_size).logging_steps == expected
 
 
 def test_head_only_finetune_trains_the_head_keeps_the_encoder_and_logs_to_dvclive(
