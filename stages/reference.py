@@ -27,7 +27,9 @@ def main(params: Params) -> None:
         min_mmd2=monitor.min_effect.mmd2,
     )
     train = pd.read_csv(paths.PREPARED / "train.csv", dtype=str, keep_default_na=False)
-    reference = build_reference(train, paths.MODEL, monitor.reference_size, settings)
+    # Never more training tweets than the run trained on, so a quick run stays quick.
+    size = min(monitor.reference_size, params.max_train_samples or monitor.reference_size)
+    reference = build_reference(train, paths.MODEL, size, settings)
     save_reference(reference, paths.DRIFT_REFERENCE)
     summary = reference.summary()
     paths.REFERENCE_METRICS.write_text(json.dumps(summary, indent=2) + "\n")

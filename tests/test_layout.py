@@ -9,6 +9,7 @@ loads only for the runtime it serves).
 """
 
 import ast
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,10 @@ def test_the_readme_stays_a_short_front_door():
     lines = (REPO / "README.md").read_text().splitlines()
     assert len(lines) <= 200, f"README.md has {len(lines)} lines; move detail to a page under docs/"
     assert "python -m pytest" in "\n".join(lines)  # the test command .ci/run calls
+
+
+@pytest.mark.slow
+def test_the_built_bento_holds_only_the_modules_the_service_imports(quick_pipeline: Path):
+    with tarfile.open(quick_pipeline / "models/tweet-sentiment-bento.tar") as archive:
+        shipped = {name.removeprefix("./src/") for name in archive.getnames() if name.endswith(".py")}
+    assert sorted(shipped) == sorted({"service.py"} | closure("service.py", follow_plumbing=True))

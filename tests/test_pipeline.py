@@ -36,6 +36,11 @@ def test_repro_produces_model_metrics_and_plots_and_is_up_to_date(quick_pipeline
     run(["dvc", "plots", "show", "-o", "plots_html"], cwd=repo)
     page = (repo / "plots_html/index.html").read_text()
     assert "Confusion matrix (TweetEval test)" in page and "Training loss" in page
+    # 2,000 tweets in batches of 32, one epoch: 63 optimizer steps, loss logged every 3, so
+    # 21 points per curve (DVCLive numbers its log events 0, 1, ...); logged every 20, it had 3.
+    for plot in ("loss", "learning_rate"):
+        rows = (repo / f"metrics/train/plots/metrics/{plot}.tsv").read_text().splitlines()
+        assert [int(row.split("\t")[0]) for row in rows[1:]] == list(range(21)), plot
 
 
 def test_exp_run_with_scientific_lr_records_a_number_and_diffs(quick_pipeline: Path):

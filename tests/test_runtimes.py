@@ -17,7 +17,7 @@ from stages.package import TORCH_CPU_INDEX, with_runtime_packages
 from tests.conftest import REPO
 from tweet_sentiment.labels import LABELS
 from tweet_sentiment.modeling import load_tokenizer
-from tweet_sentiment.optimize import Candidate, check_candidates, choose
+from tweet_sentiment.optimize import Candidate, calibration_tweets, check_candidates, choose
 from tweet_sentiment.params import ParamsError, load_params
 from tweet_sentiment.quantize import CANDIDATES, build_candidate, export_onnx
 from tweet_sentiment.serving.predictor import Predictor
@@ -254,3 +254,18 @@ def test_the_bento_gets_the_served_engine_and_no_other(engine: str):
     assert not names & engines
     indexes = config["python"].get("extra_index_url", [])
     assert (TORCH_CPU_INDEX in indexes) == (engine == "torchscript")
+
+
+@pytest.mark.parametrize(("max_train_samples", "expected"), [(None, 1000), (5000, 1000), (512, 512)])
+def test_calibration_uses_no_more_training_tweets_than_the_run_trained_on(
+    tmp_path: Path, monkeypatch, max_train_samples: int | None, expected: int
+):
+    """A quick run (`max_train_samples=512`) calibrates on 512 tweets, the default run on `calibration_samples`."""
+    (tmp_path / "data/prepared").mkdir(parents=True)
+    rows = [f"{i},tweet number {i},neutral" for i in range(3000)]
+    (tmp_path / "data/prepared/train.csv").write_text("id,text,label\n" + "\n".join(rows) + "\n")
+    monkeypatch.chdir(tmp_path)
+    params = replace(load_params(REPO / "params.yaml"), max_train_samples=max_train_samples)
+    assert params.optimize.calibration_samples == 1000
+    tweets = calibration_tweets(params)
+    assert len(tweets) == expected and len(set(tweets)) == expected

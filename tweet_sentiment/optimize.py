@@ -27,9 +27,13 @@ BASELINE = "torchscript-fp32"  # the fp32 model: what every candidate is gated a
 
 
 def calibration_tweets(params: Params) -> list[str]:
-    """The seeded sample of training tweets that calibrates the static int8 candidates."""
+    """The seeded sample of training tweets that calibrates the static int8 candidates.
+
+    `optimize.calibration_samples` of them, or fewer: never more than the run
+    trained on (`max_train_samples`), so a quick run calibrates quickly too.
+    """
     train = pd.read_csv(paths.PREPARED / "train.csv", dtype=str, keep_default_na=False)
-    samples = min(params.optimize.calibration_samples, len(train))
+    samples = min(params.optimize.calibration_samples, params.max_train_samples or len(train), len(train))
     return list(train["text"].sample(n=samples, random_state=params.seed))
 
 
