@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import transformers
 from safetensors.torch import load_file, save_file
 from transformers import DataCollatorWithPadding
 
@@ -208,7 +209,7 @@ def test_hub_model_fails_at_once_and_clearly_when_the_hub_is_unreachable(monkeyp
             raise AssertionError("the hub download was attempted")
 
     monkeypatch.setattr(modeling.socket, "create_connection", probe)
-    monkeypatch.setattr(modeling, "AutoTokenizer", NoDownload)
+    monkeypatch.setattr(transformers, "AutoTokenizer", NoDownload)  # what load_tokenizer imports
     with pytest.raises(ModelSourceError, match=f"{HUB_MODEL_ID!r} is neither .* Hugging Face hub is unreachable"):
         load_tokenizer(HUB_MODEL_ID)
     assert probes == ([] if cut_off_by == "HF_HUB_OFFLINE" else [("127.0.0.1", hub_unreachable)])

