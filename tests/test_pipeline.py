@@ -94,3 +94,32 @@ def test_a_malformed_data_file_names_the_file_and_line(quick_pipeline: Path):
     run(["git", "checkout", "--", "."], cwd=repo)
     run(["dvc", "checkout", "--force"], cwd=repo)
     assert dvc_json(repo, "status") == {}
+
+
+@pytest.mark.parametrize(
+    ("module", "old", "new", "rerun"),
+    [
+        # the OpenVINO loader: the runtimes' users rerun; tokenize and finetune do not import it
+        (
+            "tweet_sentiment/serving/runtimes.py",
+            '"NUM_STREAMS": streams,',
+            '"NUM_STREAMS": max(1, streams),',
+            {"optimize", "evaluate", "reference", "package"},
+        ),
+        # the query log's rotation: only what the Bento ships
+        ("tweet_sentiment/serving/querylog.py", "KEPT_FILES = 20", "KEPT_FILES = 30", {"package"}),
+        # the drift report's HTML: no stage runs it, and the Bento does not ship it
+        ("tweet_sentiment/drift/html_report.py", "import html\n", "import html  # escaping\n", set()),
+    ],
+)
+def test_an_edit_reruns_only_the_stages_that_import_the_module(quick_pipeline: Path, module, old, new, rerun):
+    """`dvc status` after one edit lists exactly the stages whose code deps (their import closure) hold the module."""
+    path = quick_pipeline / module
+    source = path.read_text()
+    assert source.count(old) == 1
+    path.write_text(source.replace(old, new))
+    try:
+        assert set(dvc_json(quick_pipeline, "status")) == rerun
+    finally:
+        path.write_text(source)
+    assert dvc_json(quick_pipeline, "status") == {}
