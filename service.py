@@ -11,6 +11,11 @@
   the predicted-label counter and rolling share, the input-length histogram and
   the feedback counter.
 
+Every error is one JSON object, `{"error": "<what was wrong and how to fix it>", ...}`
+(the 422 above excepted), a body over `TWEET_SENTIMENT_MAX_BODY_BYTES` is a 413 before
+anything parses it, and a client error is one WARNING line in the log, no traceback
+(tweet_sentiment/serving/http.py).
+
 Each prediction gets a `request_id`; with `TWEET_SENTIMENT_QUERY_LOG` set, each
 is also written to the query log (tweet_sentiment/serving/querylog.py) that
 `python -m tweet_sentiment.drift` reads.
@@ -36,11 +41,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tweet_sentiment.labels import LABELS, ModelLoadError
+from tweet_sentiment.serving.http import RequestGuard, guard_body_parsing, quiet_client_error_tracebacks
 from tweet_sentiment.serving.predictor import Predictor
 from tweet_sentiment.serving.prometheus import ServiceMetrics
 from tweet_sentiment.serving.querylog import QueryLog, RequestIds, request_id_key
 from tweet_sentiment.serving.requests import (
     MAX_BATCH,
+    MAX_BODY_BYTES,
     MAX_TWEETS_PER_REQUEST,
     PARALLEL_BATCHES,
     SUB_BATCH,
@@ -63,6 +70,7 @@ MODEL_DIR = Path(os.environ.get("TWEET_SENTIMENT_MODEL_DIR", Path(__file__).reso
 # its time on HTTP to keep up with one-tweet requests.
 WORKERS = int(os.environ.get("TWEET_SENTIMENT_WORKERS", "2"))
 PARALLEL = int(os.environ.get("TWEET_SENTIMENT_PARALLEL", str(PARALLEL_BATCHES)))
+BODY_LIMIT = int(os.environ.get("TWEET_SENTIMENT_MAX_BODY_BYTES", str(MAX_BODY_BYTES)))
 
 
 class Prediction(BaseModel):
@@ -89,10 +97,20 @@ MISSING_TWEET = {"detail": [{"type": "missing", "loc": ["query", "tweet"], "msg"
 
 
 async def legacy_predict(request: Request) -> JSONResponse:
-    """The original `GET /predict/?tweet=...` endpoint, ids as strings as it answered."""
+    """The original `GET /predict/?tweet=...` endpoint, ids as strings as it answered.
+
+    `HEAD` is a 405: its headers would need the prediction (length, request id), so it would run one.
+    """
+    if request.method == "HEAD":
+        allow = "GET, POST" if request.url.path == "/predict" else "GET"
+        error = f"HEAD runs no prediction; use GET {request.url.path}?tweet=..."
+        return JSONResponse({"error": error}, status_code=405, headers={"Allow": allow})
     tweet = request.query_params.get("tweet")
     if tweet is None:
         return JSONResponse(MISSING_TWEET, status_code=422)
+    if await request.body():
+        error = "GET /predict takes no body; send the tweet as ?tweet=..., or use POST /predict with JSON"
+        return JSONResponse({"error": error}, status_code=400)
     try:
         TWEET.validate_python(tweet)
     except ValidationError as error:
@@ -120,6 +138,7 @@ def check_model(model_dir: Path) -> None:
 
 
 cap_batching_wait()
+quiet_client_error_tracebacks()
 # Mounted at the root, the app sees only what no BentoML route takes in full: both
 # original paths for GET (with or without the slash, as FastAPI's redirect allowed)
 # while `POST /predict` stays BentoML's batched API.
@@ -197,3 +216,9 @@ class TweetSentiment:
         return FeedbackReceipt(
             request_id=request_id, label=label, predicted=predicted, correct=label == predicted, logged=logged
         )
+
+
+guard_body_parsing(TweetSentiment)
+# Inside BentoML's metrics, timeout and concurrency middleware: its 413s and the
+# errors it reshapes are counted with the status they are answered with.
+TweetSentiment.add_asgi_middleware(RequestGuard, max_body_bytes=BODY_LIMIT)

@@ -5,5 +5,6 @@
 - `predictor`: `Predictor`, the one prediction path (the service, `evaluate`, `optimize` and the drift features).
 - `requests`: what a request may hold, and how requests are batched.
 - `prometheus`: the monitoring series on `/metrics`.
+- `http`: the HTTP edge: the body limit, one error shape, client errors logged as one line.
 - `querylog`: one JSON line per prediction and per feedback, and stateless request ids.
 """

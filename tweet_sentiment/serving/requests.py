@@ -14,6 +14,10 @@ logger = logging.getLogger("bentoml.tweet_sentiment")
 
 MAX_TWEET_CHARS = 2000  # tweets are at most 280 chars; longer input is rejected, not truncated
 MAX_TWEETS_PER_REQUEST = 64
+# Bodies over this are refused (413) before anything parses them; TWEET_SENTIMENT_MAX_BODY_BYTES
+# overrides it. The largest valid request, 64 tweets of 2,000 characters each JSON-escaped
+# as `\uXXXX` (6 bytes), is 768,000 bytes and some framing.
+MAX_BODY_BYTES = 1024 * 1024
 # Adaptive batching merges requests into up to MAX_BATCH tweets; the model then
 # runs them in length-sorted sub-batches of SUB_BATCH. On random 128-tweet
 # batches, sub-batches of 16 ran 1.4x faster than 64 (less padding).
@@ -38,12 +42,14 @@ Tweet = Annotated[str, Field(max_length=MAX_TWEET_CHARS), AfterValidator(_has_te
 
 # `cap_batching_wait` patches a private part of BentoML, written against 1.4.40:
 # `Optimizer.trigger_refresh` sets `self.wait`, which `CorkDispatcher` then holds
-# lone requests for. Another series may change either; check, then update this.
+# lone requests for. serving/http.py relies on two more: each API's
+# `input_spec.from_http_request` parses its requests, and `http_app.log_exception`
+# logs each exception the app answers. Another series may change any; check, then update this.
 BENTOML_SERIES = "1.4."
 
 
 def check_bentoml_version(version: str | None = None) -> bool:
-    """False, with a warning, unless BentoML is the series the batching hook was written for."""
+    """False, with a warning, unless BentoML is the series the hooks into its internals were written for."""
     if version is None:
         import bentoml
 
@@ -53,7 +59,9 @@ def check_bentoml_version(version: str | None = None) -> bool:
     logger.warning(
         "bentoml %s: the cap on adaptive batching's wait (tweet_sentiment/serving/requests.py) was written for bentoml "
         "%sx; check that bentoml._internal.marshal.dispatcher.Optimizer.trigger_refresh still sets `wait`, "
-        "then update BENTOML_SERIES",
+        "that an API's input_spec.from_http_request still parses its requests and that "
+        "bentoml._internal.server.http_app.log_exception still logs what the app answers "
+        "(tweet_sentiment/serving/http.py), then update BENTOML_SERIES",
         version,
         BENTOML_SERIES,
     )
