@@ -3,8 +3,10 @@
 It scores `models/serving`, the runtime the `optimize` stage chose and
 `package` ships, through `Predictor`, the service's own prediction path: these
 are the pipeline's headline metrics. The fp32 model's scores stand beside
-them in `metrics/optimize`. The robustness table scores a seeded sample of the
-test split under each shift of `tweet_sentiment.robustness`.
+them in `metrics/optimize`. The user's held-out tweets (`data.eval_share`),
+when `download` wrote some, are scored the same way as a third split, `custom`.
+The robustness table scores a seeded sample of the test split under each shift
+of `tweet_sentiment.robustness`.
 """
 
 import logging
@@ -14,7 +16,7 @@ import pandas as pd
 from dvclive import Live
 
 from tweet_sentiment import paths
-from tweet_sentiment.evaluation import EVAL_SPLITS, evaluation_frame
+from tweet_sentiment.evaluation import evaluation_frame, scored_splits
 from tweet_sentiment.labels import LABEL2ID, LABELS
 from tweet_sentiment.params import Params
 from tweet_sentiment.robustness import robustness_table
@@ -85,8 +87,9 @@ def main(params: Params) -> None:
     predictor = Predictor(paths.SERVING, batch_size=params.evaluate.batch_size)
     log.info("scoring %s (%s, bf16 maths: %s)", paths.SERVING, predictor.runtime.name, predictor.bf16)
     with Live(str(paths.EVAL_LIVE), dvcyaml=False, save_dvc_exp=False) as live:
-        live.log_metric("bf16", int(predictor.bf16), plot=False)  # the scores depend on it (docs/pipeline.md: Reproducibility)
-        frames = {name: evaluation_frame(name, params) for name in EVAL_SPLITS}
+        # The scores depend on it (docs/pipeline.md: Reproducibility).
+        live.log_metric("bf16", int(predictor.bf16), plot=False)
+        frames = {name: evaluation_frame(name, params) for name in scored_splits()}
         for name, frame in frames.items():
             evaluate_split(live, predictor, name, frame)
         evaluate_robustness(live, predictor, frames["test"], params.evaluate.robustness_samples, params.seed)

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+REPO_PARAMS = REPO / "params.yaml"
 # Enough training for clear-cut tweets to come out right, still about a minute.
 QUICK_PARAMS = {"max_train_samples": 2000, "epochs": 1, "max_eval_samples": 256, "monitor.reference_size": 2000}
 # Tweets whose sentiment no reasonable model gets wrong: the quick model must get them right.
@@ -148,3 +149,16 @@ def quick_pipeline(tmp_path_factory) -> Path:
 def quick_model(quick_pipeline: Path) -> Path:
     """A pristine copy of the quick pipeline's model, safe from tests that modify the clone."""
     return quick_pipeline.parent / "model"
+
+
+@pytest.fixture
+def params_file(tmp_path: Path) -> Path:
+    """A copy of the repository's params.yaml to edit."""
+    return Path(shutil.copy(REPO_PARAMS, tmp_path / "params.yaml"))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first `old` in a file, which must hold it."""
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))

@@ -8,6 +8,7 @@ import pytest
 
 from tweet_sentiment.data import (
     DataError,
+    RowCount,
     clean_training_pool,
     read_labelled_csv,
     read_semeval_tsv,
@@ -23,7 +24,7 @@ EXTERNAL = Path(__file__).resolve().parents[1] / "data" / "external"
 
 @pytest.fixture(scope="module")
 def splits() -> dict[str, pd.DataFrame]:
-    return embedded_splits(EXTERNAL)
+    return embedded_splits(EXTERNAL)[0]
 
 
 def test_split_sizes_match_the_published_benchmark(splits):
@@ -50,7 +51,8 @@ def test_train_is_deduplicated_decoded_and_normalised(splits):
 
 def test_real_2013_row_has_its_escapes_decoded():
     raw = read_semeval_tsv(EXTERNAL / "semeval2017-task4a" / "twitter-2013train-A.tsv.gz")
-    row = clean_training_pool(raw[raw["id"] == "263405084770172928"], [])
+    row, count = clean_training_pool(raw[raw["id"] == "263405084770172928"], [])
+    assert (count.read, count.kept) == (1, 1)
     assert row["text"].tolist() == ["Theo Walcott is still shit, watch Rafa and Johnny deal with him on Saturday."]
 
 
@@ -62,8 +64,11 @@ def test_conflicting_copies_take_the_majority_and_ties_are_dropped():
             "label": ["positive", "positive", "neutral", "neutral", "negative"],
         }
     )
-    kept = resolve_conflicts(frame)
+    count = RowCount(read=len(frame))
+    kept = resolve_conflicts(frame, count)
     assert kept[["text", "label"]].values.tolist() == [["good day", "positive"]]
+    # Lost the vote: "good  day" (neutral), and "meh" and "MEH" (a tie); a later copy: "Good day!".
+    assert count.dropped["conflicting_labels"] == 3 and count.dropped["duplicate"] == 1
 
 
 def test_an_id_listed_twice_with_two_labels_is_a_tie_not_first_come():
@@ -76,8 +81,10 @@ def test_an_id_listed_twice_with_two_labels_is_a_tie_not_first_come():
             "label": ["positive", "negative", "neutral", "neutral", "positive"],
         }
     )
-    kept = resolve_conflicts(frame)
+    count = RowCount(read=len(frame))
+    kept = resolve_conflicts(frame, count)
     assert kept[["id", "label"]].values.tolist() == [["7", "neutral"], ["8", "positive"]]
+    assert count.dropped["conflicting_labels"] == 2 and count.dropped["duplicate"] == 1
 
 
 def test_real_pool_conflicts_are_voted_before_ids_are_deduplicated(splits):
@@ -126,9 +133,10 @@ def test_tweeteval_labels_must_pair_with_texts(tmp_path: Path):
 
 
 def test_user_csv_accepts_names_and_ids_and_names_missing_columns(tmp_path: Path):
-    path = write(tmp_path / "mine.csv", "tweet,sentiment\nlove it,positive\nhate it,0\n")
+    path = write(tmp_path / "mine.csv", "tweet,sentiment\nlove it,Positive\nhate it,0\nmeh,1\nyay,2\n")
     frame = read_labelled_csv(path, "tweet", "sentiment")
-    assert frame["label"].tolist() == ["positive", "negative"]
+    assert frame["label"].tolist() == ["positive", "negative", "neutral", "positive"]
+    assert frame["id"].tolist() == ["csv-0", "csv-1", "csv-2", "csv-3"]
     with pytest.raises(DataError, match=r"missing column\(s\) \['text'\]; it has \['tweet', 'sentiment'\]"):
         read_labelled_csv(path, "text", "sentiment")
 

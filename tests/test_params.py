@@ -1,26 +1,13 @@
 """params.yaml: numbers as numbers (the `dvc exp run -S lr=1e-5` trap) and clear errors."""
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.conftest import REPO_PARAMS, edit
 from tweet_sentiment.params import NumberLoader, ParamsError, load_params
-
-REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
-
-
-@pytest.fixture
-def params_file(tmp_path: Path) -> Path:
-    return Path(shutil.copy(REPO_PARAMS, tmp_path / "params.yaml"))
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
 
 
 def test_repository_params_are_valid():

@@ -43,9 +43,12 @@ def test_users_csv_is_cleaned_and_scored_on_tweeteval(tmp_path: Path):
     external = tmp_path / "external"  # a stand-in for data/external/, where the CSV must live
     shutil.copytree(EXTERNAL / "tweeteval-sentiment", external / "tweeteval-sentiment")
     csv = external / "mine.csv"
-    csv.write_text('text,label\n"Loving the new album @artist https://t.co/x",positive\nmeh,1\n"worst day",negative\n')
+    csv.write_text(
+        'text,label\n"Loving the new album @artist https://t.co/x",positive\nmeh,Neutral\n"worst day",NEGATIVE\n'
+    )
     params = replace(DEFAULTS, source="csv", csv_path=str(csv))
-    splits = build_splits(params, external)
+    splits, counts = build_splits(params, external)
+    assert list(splits) == ["train", "val", "test"] and list(counts) == ["csv", "tweeteval_val", "tweeteval_test"]
     assert splits["train"]["text"].tolist() == ["Loving the new album @user http", "meh", "worst day"]
     assert splits["train"]["label"].tolist() == ["positive", "neutral", "negative"]
     assert len(splits["test"]) == 12284

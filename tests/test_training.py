@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def splits() -> dict[str, pd.DataFrame]:
-    return embedded_splits(REPO / "data" / "external")
+    return embedded_splits(REPO / "data" / "external")[0]
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,12 @@ def test_balanced_weights_favour_the_rare_class_of_the_real_training_pool(splits
     assert weights.dtype == torch.float32
     assert int(weights.argmax()) == LABEL2ID["negative"]  # 16% of the pool, the rarest class
     assert class_weights(labels, "none") is None
+
+
+def test_a_class_missing_from_the_sample_gets_weight_one_instead_of_a_crash():
+    """A 3-tweet sample with no neutral: sklearn's 'balanced' over all three labels raises here."""
+    weights = class_weights(np.array([0, 2, 2]), "balanced")
+    np.testing.assert_allclose(weights.numpy(), [3 / (2 * 1), 1.0, 3 / (2 * 2)])
 
 
 def test_weighted_loss_matches_torch_and_weights_the_rare_class():

@@ -3,24 +3,66 @@
 Every reader checks what it reads and raises `DataError` naming the file, the
 line and the fix, so a malformed file stops the pipeline before training.
 Frames have the columns `id`, `text` (normalised) and `label` (a name from
-`LABELS`).
+`LABELS`). Cleaning accounts for every row it reads in a `RowCount`: kept, or
+dropped for one of `DROP_REASONS`.
 """
 
+import csv
 import gzip
 import io
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tweet_sentiment.labels import ID2LABEL, LABELS
 from tweet_sentiment.text import decode_escapes, match_key, normalise, strip_wrapping_quotes
 
 COLUMNS = ["id", "text", "label"]
+# Why a row is not trained on, in the order cleaning tests them (a row counts once, for the first).
+DROP_REASONS = ("label_dropped", "empty_text", "conflicting_labels", "duplicate", "in_evaluation_split")
+SPLIT_SEED = 0  # fixed, not `seed`: runs that change the training seed are scored on the same held-out tweets
+_INTEGER = re.compile(r"[+-]?\d+")
+_DELIMITERS = {",": ",", ";": ";", "|": "|", "\t": "\\t"}  # separator -> how -S data.delimiter= writes it
 
 
 class DataError(ValueError):
     """A data source is missing or malformed; the message says where and how to fix it."""
+
+
+@dataclass
+class RowCount:
+    """What became of one source's rows: `read` = `kept` + the sum of `dropped` (by reason)."""
+
+    read: int
+    kept: int = 0
+    dropped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DROP_REASONS, 0))
+
+    def keep(self, frame: pd.DataFrame, mask: pd.Series, reason: str) -> pd.DataFrame:
+        """`frame[mask]`; the rows left out count as dropped for `reason`."""
+        self.dropped[reason] += int((~mask).sum())
+        return frame[mask]
+
+    def as_dict(self) -> dict:
+        """For `metrics/data.json`: read, kept and dropped (every reason, zeros too)."""
+        return {"read": self.read, "kept": self.kept, "dropped": dict(self.dropped)}
+
+    def top_reason(self) -> str:
+        """The reason that dropped the most rows (the first of DROP_REASONS on a tie)."""
+        return max(DROP_REASONS, key=lambda reason: self.dropped[reason])
+
+    def summary(self) -> str:
+        """One log line's worth: `1956 read, 3 kept; dropped: duplicate 1953`."""
+        dropped = ", ".join(f"{reason} {n}" for reason, n in self.dropped.items() if n) or "none"
+        return f"{self.read} read, {self.kept} kept; dropped: {dropped}"
+
+
+def all_kept(frame: pd.DataFrame) -> RowCount:
+    """The count of a source taken as it is (TweetEval's splits)."""
+    return RowCount(read=len(frame), kept=len(frame))
 
 
 def read_text(path: Path) -> str:
@@ -79,50 +121,224 @@ def read_tweeteval_split(text_path: Path, labels_path: Path) -> pd.DataFrame:
     return frame[COLUMNS]
 
 
-def read_labelled_csv(source: Path, text_column: str, label_column: str) -> pd.DataFrame:
-    """Read a user's CSV with a text and a label column (label names or ids 0/1/2)."""
+def _records(source: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Each record of a CSV file with the physical line it starts on (quoted line breaks counted).
+
+    Lines that hold nothing but empty fields are skipped. A UTF-8 byte order mark
+    (spreadsheet exports) is dropped. Raises DataError on malformed quoting.
+    """
+    text = read_text(source).removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    start = 1
     try:
-        frame = pd.read_csv(io.StringIO(read_text(source)), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise DataError(f"{source}: not a valid CSV ({error}).") from error
-    missing = [c for c in (text_column, label_column) if c not in frame.columns]
+        for fields in reader:
+            if any(value.strip() for value in fields):
+                yield start, fields
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise DataError(
+            f"{source}:{start}: not valid CSV ({error}); put a field that holds {delimiter!r}, a quote or a line "
+            'break in double quotes, with inner quotes doubled ("say ""hi"""), or set data.delimiter.'
+        ) from None
+
+
+def _header_hint(header: list[str], delimiter: str) -> str:
+    """A pointer to data.delimiter when the header line holds another common separator, or to a missing header."""
+    line = delimiter.join(header)
+    for other, written in _DELIMITERS.items():
+        if other != delimiter and other in line:
+            return f", or the delimiter: the header line has {other!r} (-S 'data.delimiter={written}')"
+    if any(_INTEGER.fullmatch(name) for name in header):
+        return ", or add a header line naming the columns: the first line looks like a row of data"
+    return ""
+
+
+def _check_columns(source: Path, header: list[str], delimiter: str, wanted: list[str]) -> None:
+    missing = [c for c in wanted if c not in header]
     if missing:
         raise DataError(
-            f"{source}: missing column(s) {missing}; it has {list(frame.columns)}. "
-            "Set data.text_column / data.label_column in params.yaml."
+            f"{source}: missing column(s) {missing}; it has {header}. Set data.text_column / data.label_column / "
+            f"data.id_column in params.yaml{_header_hint(header, delimiter)}."
         )
-    names = {str(i): name for i, name in ID2LABEL.items()} | {name: name for name in LABELS}
-    labels = []
-    for number, value in enumerate(frame[label_column].str.strip(), start=2):
-        labels.append(_check_label(names.get(value.lower(), value), f"{source}:{number}"))
-    ids = frame["id"] if "id" in frame.columns else [f"csv-{i}" for i in range(len(frame))]
-    return pd.DataFrame({"id": ids, "text": frame[text_column], "label": labels})
 
 
-def resolve_conflicts(frame: pd.DataFrame) -> pd.DataFrame:
+def _check_width(source: Path, line: int, fields: list[str], header: list[str], delimiter: str) -> None:
+    if len(fields) != len(header):
+        raise DataError(
+            f"{source}:{line}: {len(fields)} fields where the header has {len(header)}; put fields that contain "
+            f"{delimiter!r} in double quotes, or set data.delimiter if the file uses another separator."
+        )
+
+
+def _by_rank(rank: int, count: int) -> str:
+    """A guess for the `rank`-th smallest of `count` numeric labels: below the middle negative, above positive."""
+    middle = (count - 1) / 2
+    return LABELS[0] if rank < middle else LABELS[1] if rank == middle else LABELS[2]
+
+
+def _distinct(values: Iterable[str]) -> list[str]:
+    """Each label once, case-insensitively, as first spelled."""
+    first: dict[str, str] = {}
+    for value in values:
+        first.setdefault(value.lower(), value)
+    return list(first.values())
+
+
+def _suggested_map(values: Iterable[str], label_map: Mapping) -> str:
+    """A `-S 'data.label_map={...}'`: `label_map` plus a guess for each label of `values` it leaves unknown.
+
+    Numbers are guessed by rank (`_by_rank`); a name that contains a label's
+    name (`Extremely Negative`) gets it; any other name is dropped (null).
+    """
+    suggestion = {str(key): name for key, name in label_map.items()}
+    known = {key.strip().lower() for key in suggestion} | set(LABELS)
+    unknown = _distinct(value for value in values if value.lower() not in known)
+    numbers = sorted((value for value in unknown if _INTEGER.fullmatch(value)), key=int)
+    suggestion |= {value: _by_rank(rank, len(numbers)) for rank, value in enumerate(numbers)}
+    for value in unknown:
+        if value not in numbers:
+            suggestion[value] = next((name for name in LABELS if name in value.lower()), None)
+    pairs = ", ".join(f"{key}: {'null' if name is None else name}" for key, name in suggestion.items())
+    return f"-S 'data.label_map={{{pairs}}}'"
+
+
+def _label_lookup(source: Path, values: list[str], label_map: Mapping | None) -> dict[str, str | None]:
+    """Lower-cased file label -> label name (None: drop the row), from `label_map` and the names.
+
+    Without a map, numbers are label ids only when the file's numbers are exactly
+    0, 1 and 2; other numbers raise DataError with a suggested map.
+    """
+    lookup = {name: name for name in LABELS}
+    if label_map:
+        mapped = {str(k).strip().lower(): v if v is None else str(v).strip().lower() for k, v in label_map.items()}
+        return lookup | mapped
+    numbers = sorted({v for v in values if _INTEGER.fullmatch(v)}, key=int)
+    if numbers and numbers != ["0", "1", "2"]:
+        raise DataError(
+            f"{source}: the labels {', '.join(numbers)} are numbers, but not this project's 0/1/2 "
+            f"({'/'.join(LABELS)}, all three present), so what they mean is unknown; say it with data.label_map, "
+            f"e.g. {_suggested_map(values, {})} (check the order against the file's documentation)."
+        )
+    return lookup | {str(i): name for i, name in ID2LABEL.items()}
+
+
+def _labels(source: Path, values: list[str], lines: list[int], label_map: Mapping | None) -> list[str | None]:
+    """Each row's label name, or None where data.label_map drops it; DataError names the first bad line."""
+    lookup = _label_lookup(source, values, label_map)
+    for line, value in zip(lines, values, strict=True):
+        if not value:
+            raise DataError(f"{source}:{line}: empty label; fill it in or delete the row.")
+        if value.lower() not in lookup:
+            unknown = ", ".join(_distinct(v for v in values if v.lower() not in lookup))
+            raise DataError(
+                f"{source}:{line}: unknown label {value!r} (unknown in this file: {unknown}); map each to "
+                f"{', '.join(LABELS)} or drop it with null: {_suggested_map(values, label_map or {})}."
+            )
+    return [lookup[value.lower()] for value in values]
+
+
+def read_labelled_csv(
+    source: Path,
+    text_column: str,
+    label_column: str,
+    *,
+    id_column: str | None = None,
+    delimiter: str = ",",
+    label_map: Mapping | None = None,
+) -> pd.DataFrame:
+    """Read a user's CSV: a text and a label column, and an id column when `id_column` names one.
+
+    Labels are matched case-insensitively: `label_map`'s keys first, then the
+    names of LABELS, then (without a map) 0/1/2 when those are exactly the
+    file's numbers. A label mapped to None is kept as None (cleaning drops the
+    row). Ids are `id_column`'s values, else `csv-<row number>`. Errors name the
+    physical line a record starts on.
+    """
+    separator = "\t" if delimiter == "\\t" else delimiter
+    records = list(_records(source, separator))
+    if not records:
+        raise DataError(f"{source}: no rows.")
+    (_, header), rows = records[0], records[1:]
+    header = [name.strip() for name in header]
+    wanted = [text_column, label_column, *([id_column] if id_column else [])]
+    _check_columns(source, header, separator, wanted)
+    for line, fields in rows:
+        _check_width(source, line, fields, header, separator)
+    column = {name: header.index(name) for name in wanted}
+    values = [fields[column[label_column]].strip() for _, fields in rows]
+    labels = _labels(source, values, [line for line, _ in rows], label_map)
+    texts = [fields[column[text_column]] for _, fields in rows]
+    if id_column:
+        ids = [fields[column[id_column]].strip() for _, fields in rows]
+    else:
+        ids = [f"csv-{i}" for i in range(len(rows))]
+    return pd.DataFrame({"id": ids, "text": texts, "label": labels})
+
+
+def resolve_conflicts(frame: pd.DataFrame, count: RowCount) -> pd.DataFrame:
     """Keep one row per tweet: majority label across copies; drop ties.
 
     Copies are found by `match_key`, which also catches re-posts under a new id.
     The vote comes before de-duplication by id: each distinct (id, label) pair
     is one vote, so a tweet listed in two files with two labels is a tie, not
-    whichever file came first.
+    whichever file came first. In `count`, rows that lose the vote (or tie)
+    are `conflicting_labels`; later copies, by id or by key, are `duplicate`
+    (a row whose id and label already voted under another text gets no vote).
     """
     frame = frame.assign(key=frame["text"].map(match_key))
     votes = frame.drop_duplicates(["id", "label"]).groupby(["key", "label"]).size().unstack(fill_value=0)
     tied = votes.eq(votes.max(axis=1), axis=0).sum(axis=1) > 1
     winner = votes.idxmax(axis=1)[~tied]
-    frame = frame[frame["key"].map(winner) == frame["label"]]
-    return frame.drop_duplicates("id").drop_duplicates("key").drop(columns="key")
+    frame = count.keep(frame, frame["key"].isin(votes.index), "duplicate")
+    frame = count.keep(frame, frame["key"].map(winner) == frame["label"], "conflicting_labels")
+    frame = count.keep(frame, ~frame.duplicated("id"), "duplicate")
+    frame = count.keep(frame, ~frame.duplicated("key"), "duplicate")
+    return frame.drop(columns="key")
 
 
-def clean_training_pool(raw: pd.DataFrame, held_out_texts: Iterable[str]) -> pd.DataFrame:
-    """Decode, deduplicate, resolve conflicts, drop held-out tweets, normalise."""
-    frame = raw.assign(text=raw["text"].map(lambda t: strip_wrapping_quotes(decode_escapes(t)).strip()))
-    frame = frame[frame["text"] != ""]
-    frame = resolve_conflicts(frame)
-    held_out = {match_key(text) for text in held_out_texts}
-    frame = frame[~frame["text"].map(match_key).isin(held_out)]
-    return frame.assign(text=frame["text"].map(normalise)).reset_index(drop=True)
+def clean_training_pool(
+    raw: pd.DataFrame, held_out_texts: Iterable[str], taken_texts: Iterable[str] = ()
+) -> tuple[pd.DataFrame, RowCount]:
+    """Decode, deduplicate, resolve conflicts, drop held-out tweets, normalise.
+
+    `raw` has COLUMNS; a None label (data.label_map drops it) drops the row.
+    Tweets in `held_out_texts` (evaluation splits) are dropped as
+    `in_evaluation_split`, those in `taken_texts` (another source's training
+    rows) as `duplicate`. Returns the rows kept and what became of every row.
+    """
+    count = RowCount(read=len(raw))
+    frame = count.keep(raw, raw["label"].notna(), "label_dropped")
+    frame = frame.assign(text=frame["text"].map(lambda t: strip_wrapping_quotes(decode_escapes(t)).strip()))
+    frame = count.keep(frame, frame["text"] != "", "empty_text")
+    frame = resolve_conflicts(frame, count)
+    frame = frame.assign(key=frame["text"].map(match_key))
+    frame = count.keep(frame, ~frame["key"].isin({match_key(text) for text in held_out_texts}), "in_evaluation_split")
+    frame = count.keep(frame, ~frame["key"].isin({match_key(text) for text in taken_texts}), "duplicate")
+    frame = frame.drop(columns="key").assign(text=frame["text"].map(normalise)).reset_index(drop=True)
+    count.kept = len(frame)
+    return frame, count
+
+
+def hold_out(frame: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split `frame` into (train, held out): `share` of each label's rows, drawn with SPLIT_SEED.
+
+    Stratified: each label gives round(share x its rows) but always leaves at
+    least one row in train. Both parts keep the rows' order. Raises DataError
+    when nothing would be held out.
+    """
+    rng = np.random.default_rng(SPLIT_SEED)
+    labels = frame["label"].to_numpy()
+    chosen = np.zeros(len(frame), dtype=bool)
+    for label in LABELS:
+        rows = np.flatnonzero(labels == label)
+        size = max(0, min(int(share * len(rows) + 0.5), len(rows) - 1))
+        chosen[rng.permutation(rows)[:size]] = True
+    if not chosen.any():
+        raise DataError(
+            f"data.eval_share {share} of {len(frame)} rows holds out no tweet (each label keeps one row for "
+            "training); raise it, add rows, or set it to null."
+        )
+    return frame[~chosen].reset_index(drop=True), frame[chosen].reset_index(drop=True)
 
 
 def read_semeval_pool(directory: Path) -> pd.DataFrame:

@@ -7,7 +7,13 @@ from tweet_sentiment import paths
 from tweet_sentiment.labels import LABEL2ID
 from tweet_sentiment.params import Params
 
-EVAL_SPLITS = ("val", "test")
+EVAL_SPLITS = ("val", "test")  # TweetEval's: what `optimize` gates on, and every run is scored on
+CUSTOM_SPLIT = "custom"  # the user's held-out rows (data.eval_share), written by `download` only when there are some
+
+
+def scored_splits() -> tuple[str, ...]:
+    """What `evaluate` scores: EVAL_SPLITS, then `custom` when data/prepared/custom.csv exists."""
+    return (*EVAL_SPLITS, CUSTOM_SPLIT) if (paths.PREPARED / f"{CUSTOM_SPLIT}.csv").is_file() else EVAL_SPLITS
 
 
 def evaluation_frame(name: str, params: Params) -> pd.DataFrame:

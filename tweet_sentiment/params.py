@@ -6,12 +6,14 @@ and `load_params` validates each value so a bad param fails with its name.
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tweet_sentiment.labels import LABELS
 
 _FLOAT = re.compile(r"""^[-+]?(?:\d[\d_]*\.?[\d_]*(?:[eE][-+]?\d+)?|\.\d[\d_]*(?:[eE][-+]?\d+)?|\.inf|\.Inf|\.INF)$""")
 
@@ -50,6 +52,17 @@ def rules(*checks: Rule) -> Any:
     return field(metadata={"rules": checks})
 
 
+# One character for the csv module; `\t` (what `-S data.delimiter=\t` writes) stands for a tab.
+DELIMITER = Rule(
+    "be one character other than a quote or a line break (\\t for a tab)",
+    lambda value: (len(value) == 1 and value not in '"\r\n') or value == "\\t",
+)
+LABEL_NAMES = Rule(
+    f"map each label to one of {', '.join(LABELS)} or null",
+    lambda mapping: all(name is None or str(name).strip().lower() in LABELS for name in mapping.values()),
+)
+
+
 @dataclass(frozen=True)
 class DataParams:
     source: str = rules(one_of("embedded", "tweeteval", "csv"))
@@ -57,6 +70,12 @@ class DataParams:
     csv_path: str | None
     text_column: str
     label_column: str
+    id_column: str | None  # de-duplicate by this column too; None: rows are numbered
+    delimiter: str = rules(DELIMITER)
+    # A file's label (YAML reads `0:` as an int) -> a name of LABELS, or None to drop its rows.
+    label_map: Mapping[str | int, str | None] | None = rules(LABEL_NAMES)
+    mix_embedded: bool  # train on the CSV's rows and the embedded SemEval pool
+    eval_share: float | None = rules(POSITIVE, BELOW_ONE)  # of the CSV's rows, held out as the `custom` split
     timeout_s: float = rules(POSITIVE)
 
 
@@ -130,9 +149,17 @@ class Params:
     monitor: MonitorParams
 
 
+OptionalLabelMap = Mapping[str | int, str | None] | None  # DataParams.label_map's type
+
+
+def _is_label_key(key: Any) -> bool:
+    """A label as a file holds it: a string or an integer (YAML reads `0:` and `-1:` as ints), never a bool."""
+    return isinstance(key, str | int) and not isinstance(key, bool)
+
+
 def _coerce(name: str, value: Any, kind: Any) -> Any:
     """Check one value against its annotated type, converting ints to floats."""
-    optional = kind in (int | None, str | None)
+    optional = kind in (int | None, float | None, str | None, OptionalLabelMap)
     if value is None and optional:
         return None
     if kind == bool | str:  # a switch with an `auto` setting; the choice check follows
@@ -141,10 +168,14 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ParamsError(f"params.yaml: `{name}` must be a list of strings, got {value!r}.")
         return value
-    base = {int | None: int, str | None: str}.get(kind, kind)
+    if kind == OptionalLabelMap:
+        if not isinstance(value, dict) or not all(_is_label_key(key) for key in value):
+            raise ParamsError(f"params.yaml: `{name}` must be a mapping with string or integer keys, got {value!r}.")
+        return value
+    base = {int | None: int, float | None: float, str | None: str}.get(kind, kind)
     if base is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if not isinstance(value, base) or isinstance(value, bool):
+    if not isinstance(value, base) or (isinstance(value, bool) and base is not bool):
         raise ParamsError(f"params.yaml: `{name}` must be {base.__name__}, got {value!r}.")
     return value
 

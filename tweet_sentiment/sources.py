@@ -3,10 +3,14 @@
 - `embedded`: the vendored SemEval-2017 pool (train) and TweetEval val/test.
 - `tweeteval`: TweetEval's own files, downloaded from `data.tweeteval_url`.
 - `csv`: the user's labelled tweets (train) with the embedded TweetEval val/test,
-  so every model is still scored on the same benchmark.
-Network sources fail fast, with the URL and the reason, when offline.
+  so every model is still scored on the same benchmark; optionally mixed with
+  the embedded pool (`data.mix_embedded`), and with a share of the user's rows
+  held out as a fourth split, `custom` (`data.eval_share`).
+Network sources fail fast, with the URL and the reason, when offline. Each
+source also returns what became of every row it read, by source name.
 """
 
+import subprocess
 import tempfile
 import urllib.error
 import urllib.request
@@ -16,30 +20,44 @@ import pandas as pd
 
 from tweet_sentiment.data import (
     DataError,
+    RowCount,
+    all_kept,
     clean_training_pool,
+    hold_out,
     read_labelled_csv,
     read_semeval_pool,
     read_tweeteval_split,
 )
+from tweet_sentiment.labels import LABELS
 from tweet_sentiment.params import DataParams
 
 Splits = dict[str, pd.DataFrame]
+Counts = dict[str, RowCount]  # source name -> what became of its rows
+USER_SOURCE = "csv"  # the count of the user's own rows (data.source csv)
+CUSTOM_SPLIT = "custom"  # the user's held-out rows; `evaluate` scores data/prepared/custom.csv when it exists
+# The knobs that only data.source csv reads, with their defaults (params.yaml).
+CSV_ONLY = {"id_column": None, "delimiter": ",", "label_map": None, "mix_embedded": False, "eval_share": None}
 
 
 def _tweeteval_split(directory: Path, split: str) -> pd.DataFrame:
     return read_tweeteval_split(directory / f"{split}_text.txt.gz", directory / f"{split}_labels.txt.gz")
 
 
-def _held_out(val: pd.DataFrame, test: pd.DataFrame) -> list[str]:
-    return [*val["text"], *test["text"]]
+def _evaluation_splits(external: Path) -> tuple[Splits, Counts]:
+    """The embedded TweetEval val and test, taken as they are."""
+    splits = {split: _tweeteval_split(external / "tweeteval-sentiment", split) for split in ("val", "test")}
+    return splits, {f"tweeteval_{split}": all_kept(frame) for split, frame in splits.items()}
 
 
-def embedded_splits(external: Path) -> Splits:
+def _texts(splits: Splits) -> list[str]:
+    return [text for frame in splits.values() for text in frame["text"]]
+
+
+def embedded_splits(external: Path) -> tuple[Splits, Counts]:
     """Train on the cleaned SemEval pool, minus every val/test tweet."""
-    val = _tweeteval_split(external / "tweeteval-sentiment", "val")
-    test = _tweeteval_split(external / "tweeteval-sentiment", "test")
-    train = clean_training_pool(read_semeval_pool(external / "semeval2017-task4a"), _held_out(val, test))
-    return {"train": train, "val": val, "test": test}
+    evaluation, counts = _evaluation_splits(external)
+    train, pool = clean_training_pool(read_semeval_pool(external / "semeval2017-task4a"), _texts(evaluation))
+    return {"train": train, **evaluation}, {"semeval": pool, **counts}
 
 
 def _download(url: str, target: Path, timeout_s: float) -> None:
@@ -53,7 +71,7 @@ def _download(url: str, target: Path, timeout_s: float) -> None:
         ) from error
 
 
-def tweeteval_splits(params: DataParams) -> Splits:
+def tweeteval_splits(params: DataParams) -> tuple[Splits, Counts]:
     """TweetEval's published train/val/test, downloaded."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
@@ -61,10 +79,11 @@ def tweeteval_splits(params: DataParams) -> Splits:
             for kind in ("text", "labels"):
                 name = f"{split}_{kind}.txt"
                 _download(f"{params.tweeteval_url.rstrip('/')}/{name}", directory / name, params.timeout_s)
-        return {
+        splits = {
             split: read_tweeteval_split(directory / f"{split}_text.txt", directory / f"{split}_labels.txt")
             for split in ("train", "val", "test")
         }
+    return splits, {f"tweeteval_{split}": all_kept(frame) for split, frame in splits.items()}
 
 
 def _check_declared(csv_path: Path, external: Path) -> None:
@@ -81,25 +100,95 @@ def _check_declared(csv_path: Path, external: Path) -> None:
         )
 
 
-def csv_splits(params: DataParams, external: Path) -> Splits:
-    """The user's CSV as train, scored on the embedded TweetEval val/test."""
+def _tracked_by_git(path: Path) -> bool:
+    try:
+        listed = subprocess.run(["git", "ls-files", "--error-unmatch", "--", str(path)], capture_output=True)
+    except FileNotFoundError:  # no git on this machine
+        return False
+    return listed.returncode == 0
+
+
+def _tracked_by_dvc(path: Path) -> bool:
+    """A `.dvc` file for the path or a folder above it (`dvc add data/external/mine.csv` writes mine.csv.dvc)."""
+    return any(Path(f"{tracked}.dvc").is_file() for tracked in (path, *path.parents) if tracked.name)
+
+
+def missing_csv_message(path: Path) -> str:
+    """Why a local data.csv_path is absent and the fix, by how it is tracked (run from the repository root).
+
+    Untracked is the queued-experiment case: the queue runs a copy of the
+    repository with the files git tracks or has staged, so it never had the file.
+    """
+    if _tracked_by_dvc(path):
+        return f"data.csv_path {str(path)!r} is tracked by DVC but not here; run `dvc checkout` (or `dvc pull`)."
+    if _tracked_by_git(path):
+        return f"{path}: file not found; restore it with `git checkout -- {path}`."
+    return (
+        f"data.csv_path {str(path)!r} is not here and not in git or DVC, so a queued experiment cannot see it: "
+        "`git add` it (or `dvc add` it and `git add` its .dvc file), then queue the experiment again; or fix the path."
+    )
+
+
+def _read_users_csv(params: DataParams, external: Path) -> pd.DataFrame:
+    """The rows of data.csv_path: a file under `external`, or a URL fetched to a temporary file."""
     if not params.csv_path:
         raise DataError("data.source is `csv` but data.csv_path is empty; set it to a CSV path or URL.")
-    if "://" not in params.csv_path:
-        _check_declared(Path(params.csv_path), external)
-    val = _tweeteval_split(external / "tweeteval-sentiment", "val")
-    test = _tweeteval_split(external / "tweeteval-sentiment", "test")
+    formats = {"id_column": params.id_column, "delimiter": params.delimiter, "label_map": params.label_map}
     source = Path(params.csv_path)
+    if "://" not in params.csv_path:
+        _check_declared(source, external)
+        if not source.is_file():
+            raise DataError(missing_csv_message(source))
+        return read_labelled_csv(source, params.text_column, params.label_column, **formats)
     with tempfile.TemporaryDirectory() as tmp:
-        if "://" in params.csv_path:
-            source = Path(tmp) / "tweets.csv"
-            _download(params.csv_path, source, params.timeout_s)
-        raw = read_labelled_csv(source, params.text_column, params.label_column)
-    return {"train": clean_training_pool(raw, _held_out(val, test)), "val": val, "test": test}
+        source = Path(tmp) / "tweets.csv"
+        _download(params.csv_path, source, params.timeout_s)
+        return read_labelled_csv(source, params.text_column, params.label_column, **formats)
 
 
-def build_splits(params: DataParams, external: Path) -> Splits:
-    """The splits for `data.source`."""
+def _check_every_class(train: pd.DataFrame, params: DataParams, users: RowCount) -> None:
+    """Training needs every label (its class weights do); name the first one missing and both ways out."""
+    missing = [label for label in LABELS if not (train["label"] == label).any()]
+    if missing:
+        raise DataError(
+            f"{params.csv_path}: no {missing[0]!r} tweets to train on (its rows: {users.summary()}); map a label "
+            "to it with data.label_map, or train alongside the embedded pool: -S data.mix_embedded=true."
+        )
+
+
+def csv_splits(params: DataParams, external: Path) -> tuple[Splits, Counts]:
+    """The user's CSV as train (with the embedded pool when mixed), scored on TweetEval val/test.
+
+    With data.eval_share, part of the user's rows is held out as the `custom`
+    split; the pool is then cleaned against it too, so no evaluation tweet leaks
+    into train. Raises DataError when train would lack a label.
+    """
+    evaluation, counts = _evaluation_splits(external)
+    train, users = clean_training_pool(_read_users_csv(params, external), _texts(evaluation))
+    if params.eval_share is not None:
+        train, evaluation[CUSTOM_SPLIT] = hold_out(train, params.eval_share)
+    counts = {USER_SOURCE: users, **counts}
+    if params.mix_embedded:
+        raw_pool = read_semeval_pool(external / "semeval2017-task4a")
+        pool, counts["semeval"] = clean_training_pool(raw_pool, _texts(evaluation), taken_texts=train["text"])
+        train = pd.concat([train, pool], ignore_index=True)
+    _check_every_class(train, params, users)
+    return {"train": train, **evaluation}, counts
+
+
+def _check_csv_only(params: DataParams) -> None:
+    """The csv-only knobs, set away from their defaults for another source, would be silently ignored."""
+    changed = [f"data.{name}" for name, default in CSV_ONLY.items() if getattr(params, name) != default]
+    if changed and params.source != "csv":
+        raise DataError(
+            f"data.source {params.source!r} ignores {', '.join(changed)}, which are for data.source csv: "
+            "set data.source to csv, or set them back to their defaults (params.yaml)."
+        )
+
+
+def build_splits(params: DataParams, external: Path) -> tuple[Splits, Counts]:
+    """The splits for `data.source` (train, val, test, and `custom` when held out) and each source's row counts."""
+    _check_csv_only(params)
     if params.source == "tweeteval":
         return tweeteval_splits(params)
     if params.source == "csv":

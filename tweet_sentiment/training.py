@@ -55,10 +55,15 @@ def class_weights(labels: np.ndarray, scheme: str) -> torch.Tensor | None:
 
     Training is 16% negative while TweetEval test is 32%; macro recall rewards
     not neglecting the rare class.
+    A class absent from `labels` (a small sample that missed a rare class)
+    gets weight 1, what 'balanced' gives a tweet on average: it is never a
+    target, and label smoothing weighs it like a class of average frequency.
     """
     if scheme == "none":
         return None
-    weights = compute_class_weight("balanced", classes=np.array(LABEL_IDS), y=labels)
+    present = np.unique(labels)
+    weights = np.ones(len(LABEL_IDS))
+    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
     return torch.tensor(weights, dtype=torch.float32)
 
 
