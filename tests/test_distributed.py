@@ -9,7 +9,7 @@ import torch
 import yaml
 from transformers import DataCollatorWithPadding
 
-from tests.conftest import REPO, run, tool_env
+from tests.conftest import ONE_CANDIDATE, REPO, run, tool_env
 from tests.ddp_shards import ROWS, synthetic_split
 from tweet_sentiment import distributed
 from tweet_sentiment.distributed import (
@@ -121,7 +121,7 @@ def test_two_ranks_read_disjoint_shards_that_cover_the_epoch(model_dir: Path, tm
 @pytest.mark.slow
 def test_dvc_exp_run_on_two_processes_writes_metrics_and_model_once(quick_pipeline: Path):
     repo = quick_pipeline
-    args = ["-S", "train.processes=2", "-S", "max_train_samples=256", "-S", "epochs=1"]
+    args = ["-S", "train.processes=2", "-S", "max_train_samples=256", "-S", "epochs=1", *ONE_CANDIDATE]
     result = run(["dvc", "exp", "run", *args], cwd=repo, timeout=900)
     log = result.stdout + result.stderr
     assert "starting 2 processes" in log

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import QUICK_PARAMS, clone_repo, run
+from tests.conftest import ONE_CANDIDATE, QUICK_PARAMS, clone_repo, run
 
 pytestmark = pytest.mark.slow
 
-QUICK_SET = [arg for name, value in QUICK_PARAMS.items() for arg in ("-S", f"{name}={value}")]
+QUICK_SET = [arg for name, value in QUICK_PARAMS.items() for arg in ("-S", f"{name}={value}")] + ONE_CANDIDATE
 
 
 def test_forced_rerun_leaves_dvc_lock_and_git_status_unchanged(quick_pipeline: Path):
@@ -54,6 +54,7 @@ def queue_status(repo: Path) -> str:
 def test_a_queued_2x2_grid_runs_with_queue_start_and_shows_four_experiments(hidden_clone: Path):
     repo = hidden_clone
     quick = [arg for name, value in QUICK_PARAMS.items() if name != "epochs" for arg in ("-S", f"{name}={value}")]
+    quick += ONE_CANDIDATE
     run(["dvc", "exp", "run", "--queue", "-S", "lr=3e-5,1e-4", "-S", "epochs=1,2", *quick], cwd=repo)
     run(["dvc", "queue", "start", "-j", "1"], cwd=repo)
     deadline = time.monotonic() + 1500
