@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CLEAR_CASES, run
+from tests.conftest import CLEAR_CASES, ONE_CANDIDATE, run
 from tweet_sentiment.labels import LABELS
 from tweet_sentiment.serving.predictor import Predictor
 
@@ -45,7 +45,7 @@ def test_repro_produces_model_metrics_and_plots_and_is_up_to_date(quick_pipeline
 
 def test_exp_run_with_scientific_lr_records_a_number_and_diffs(quick_pipeline: Path):
     repo = quick_pipeline
-    run(["dvc", "exp", "run", "-S", "lr=1e-5"], cwd=repo, timeout=900)
+    run(["dvc", "exp", "run", "-S", "lr=1e-5", *ONE_CANDIDATE], cwd=repo, timeout=900)
     assert "lr: 1e-05" in (repo / "params.yaml").read_text()
     experiments = dvc_json(repo, "exp", "show")
     lrs = [

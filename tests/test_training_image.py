@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run
+from tests.conftest import ONE_CANDIDATE, run
 from tests.test_remote import BUCKET, REMOTE, REMOTE_ENV, Emulator, dvc
 
 pytestmark = [
@@ -51,7 +51,7 @@ def test_the_training_image_runs_and_pushes_an_experiment_that_another_clone_pul
     run(["bash", "scripts/build_training_image.sh", IMAGE], cwd=repo_root, timeout=2400)
     container_env = " ".join(f"-e {name}={value}" for name, value in REMOTE_ENV.items())
     result = run(
-        ["bash", "scripts/run_training_image.sh", IMAGE, "-S", "lr=3e-5"],
+        ["bash", "scripts/run_training_image.sh", IMAGE, "-S", "lr=3e-5", *ONE_CANDIDATE],
         cwd=repo_root,
         timeout=1800,
         REPO_URL=ORIGIN_IN_CONTAINER,
