@@ -56,7 +56,10 @@ def test_a_queued_2x2_grid_runs_with_queue_start_and_shows_four_experiments(hidd
     quick = [arg for name, value in QUICK_PARAMS.items() if name != "epochs" for arg in ("-S", f"{name}={value}")]
     quick += ONE_CANDIDATE
     run(["dvc", "exp", "run", "--queue", "-S", "lr=3e-5,1e-4", "-S", "epochs=1,2", *quick], cwd=repo)
-    run(["dvc", "queue", "start", "-j", "1"], cwd=repo)
+    # The queue's worker inherits this command's output pipes, so `run` returns only when the
+    # worker is done with all four experiments: give it the grid's whole time (13 minutes on a
+    # 2-core AVX2-only EPYC, past `run`'s default 600 s).
+    run(["dvc", "queue", "start", "-j", "1"], cwd=repo, timeout=1500)
     deadline = time.monotonic() + 1500
     while any(state in queue_status(repo) for state in ("Queued", "Running")):
         assert time.monotonic() < deadline, queue_status(repo)
