@@ -1,22 +1,33 @@
-"""Benchmark of the runtimes and the services: the served runtime, today's trace, the original approach.
+"""Benchmark of the runtimes and the services: the served runtime, today's trace, the peers, the original approach.
 
 1. Runtime table: every candidate of the `optimize` stage, built as the stage
    builds them, timed in-process (batch 1, 16, 64, both cores) on real test
    tweets, beside the stage's test macro recall and agreement with fp32.
-2. HTTP loads: the BentoML service on the runtime the pipeline serves
-   (models/serving), the same service on the TorchScript bf16 trace it served
-   before (models/finetuned), and the original FastAPI + pipeline, one after
-   another in the same run. Bounded asyncio clients on loopback; each server's
-   memory is sampled and its cold start (process start to ready) timed.
-3. Served = evaluated: the whole test split through the served runtime's
+2. The in-process ceiling: the served runtime (models/serving) at batch 64 and
+   16 on all cores, what any server of it could at best deliver here.
+3. HTTP loads, one server after another in the same run, each at 1 client x 1
+   tweet, 32 x 1 and 32 x 16 (real test tweets), then 1 x 1 again: the BentoML
+   service on the runtime the pipeline serves, the same service on the
+   TorchScript bf16 trace it served before (models/finetuned), the peers
+   LitServe and Ray Serve (benchmarks/: each serves models/serving through the
+   same `Predictor` with 2 workers and its own batching) and the original
+   FastAPI + pipeline. Bounded asyncio clients on loopback; each server's memory
+   is sampled and its cold start (process start to ready) timed.
+4. Served = evaluated: the whole test split through the served runtime's
    HTTP API, scored against the committed metrics/eval numbers.
 
-    python scripts/benchmark_service.py            # about 12 minutes
-    python scripts/benchmark_service.py --duration 10 --output /tmp/bench.md
+Prints, and writes to BENCHMARKS.md, one comparison table: the ceiling, then
+each server's tweets/s, p50, p99 and 5xx at each load, with its share of the
+ceiling at batch 64. The peers run in their own venv (benchmarks/setup_peers.sh).
+
+    python scripts/benchmark_service.py                        # everything: about 20 minutes at --duration 60
+    python scripts/benchmark_service.py --only http --duration 30   # 2 and 3 without the trace: about 7 minutes
+    python scripts/benchmark_service.py --skip-peers --duration 10 --output /tmp/bench.md
 """
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -53,6 +64,11 @@ from tweet_sentiment.serving.predictor import Predictor  # noqa: E402
 from tweet_sentiment.serving.runtimes import read_runtime  # noqa: E402
 from tweet_sentiment.serving.tokenizer import TweetTokenizer  # noqa: E402
 
+PEERS_PYTHON = REPO / "benchmarks/.venv-peers/bin/python"  # made by benchmarks/setup_peers.sh
+# The loads every server runs, in this order: (clients, tweets per request, share of --duration, note).
+LOADS = ((1, 1, 1 / 3, ""), (32, 1, 1.0, ""), (32, 16, 1.0, ""), (1, 1, 1 / 3, " (after load)"))
+COMPARED_LOADS = 3  # the comparison table shows the first three: each on a fresh server
+
 
 @dataclass
 class LoadResult:
@@ -66,12 +82,23 @@ class LoadResult:
     other_failures: int = 0
     peak_rss_mb: float = 0.0
 
+    @property
+    def tweets_per_s(self) -> float:
+        return self.tweets / self.seconds
+
+    @property
+    def p50_ms(self) -> float:
+        return float(np.percentile(self.latencies, 50) * 1000) if self.latencies else float("nan")
+
+    @property
+    def p99_ms(self) -> float:
+        return float(np.percentile(self.latencies, 99) * 1000) if self.latencies else float("nan")
+
     def row(self) -> str:
-        p50, p99 = (np.percentile(self.latencies, q) * 1000 for q in (50, 99))
         return (
             f"| {self.name} | {self.clients} | {self.tweets_per_request} | {len(self.latencies) / self.seconds:.0f} "
-            f"| {self.tweets / self.seconds:.0f} | {p50:.1f} | {p99:.1f} | {self.errors_5xx} | {self.other_failures} "
-            f"| {self.peak_rss_mb:.0f} |"
+            f"| {self.tweets_per_s:.0f} | {self.p50_ms:.1f} | {self.p99_ms:.1f} | {self.errors_5xx} "
+            f"| {self.other_failures} | {self.peak_rss_mb:.0f} |"
         )
 
 
@@ -82,28 +109,43 @@ def free_port() -> int:
 
 
 class Server:
-    """A server subprocess with readiness wait and memory sampling of its process tree."""
+    """A server subprocess with readiness wait and memory sampling of its process tree.
 
-    def __init__(self, args: list[str], port: int, env: dict[str, str], ready_path: str) -> None:
+    Its output goes to a temporary log, whose tail is shown if it fails to start.
+    """
+
+    def __init__(
+        self, args: list[str], port: int, env: dict[str, str], ready_path: str, ready_timeout_s: float = 180.0
+    ) -> None:
         self.port, self.ready_path, self.peak_rss = port, ready_path, 0
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="benchmark-server-", suffix=".log")  # noqa: SIM115
         started = time.perf_counter()
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        self.process = subprocess.Popen(args, cwd=REPO, env=os.environ | env, start_new_session=True, **quiet)
-        self._wait_ready()
+        output = {"stdout": self.log, "stderr": subprocess.STDOUT}
+        self.process = subprocess.Popen(args, cwd=REPO, env=os.environ | env, start_new_session=True, **output)
+        try:
+            self._wait_ready(ready_timeout_s)
+        except RuntimeError:
+            self.stop()
+            raise
         self.cold_start = time.perf_counter() - started
         self._sampling = True
         threading.Thread(target=self._sample_memory, daemon=True).start()
 
-    def _wait_ready(self) -> None:
-        import urllib.request
-
-        for _ in range(600):
+    def _wait_ready(self, timeout_s: float) -> None:
+        deadline = time.perf_counter() + timeout_s
+        while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with status {self.process.returncode}:\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{self.ready_path}", timeout=2):
                     return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError("server did not become ready")
+        raise RuntimeError(f"server not ready after {timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        self.log.flush()
+        return "".join(Path(self.log.name).read_text(errors="replace").splitlines(keepends=True)[-lines:])
 
     def _sample_memory(self) -> None:
         root = psutil.Process(self.process.pid)
@@ -119,9 +161,30 @@ class Server:
         self.peak_rss = 0
 
     def stop(self) -> None:
+        """SIGTERM to the server's main process, which stops its own (Ray shuts its cluster down), then
+        SIGTERM and SIGKILL to whatever is left of its session (LitServe's queue and worker processes)."""
         self._sampling = False
-        os.killpg(self.process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=60)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if not self._group_alive():
+                break
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
+            deadline = time.perf_counter() + 5
+            while self._group_alive() and time.perf_counter() < deadline:
+                time.sleep(0.1)
         self.process.wait(timeout=30)
+        self.log.close()
+
+    def _group_alive(self) -> bool:
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
 
 async def drive(request_maker, result: LoadResult, tweets: list[str], duration: float) -> None:
@@ -182,17 +245,12 @@ def original_request(port: int):
 
 
 def run_loads(server: Server, request_maker, label: str, tweets: list[str], duration: float) -> list[LoadResult]:
+    """Each of LOADS in turn on `server`, printing each row as it finishes."""
     results = []
-    loads = (
-        (1, 1, duration / 3, ""),
-        (32, 1, duration, ""),
-        (32, 16, duration, ""),
-        (1, 1, duration / 3, " (after load)"),
-    )
-    for clients, per_request, seconds, note in loads:
+    for clients, per_request, share, note in LOADS:
         result = LoadResult(f"{label}{note}", clients, per_request)
         server.reset_peak()
-        asyncio.run(drive(request_maker, result, tweets, seconds))
+        asyncio.run(drive(request_maker, result, tweets, duration * share))
         result.peak_rss_mb = server.peak_rss / 2**20
         print(result.row(), flush=True)
         results.append(result)
@@ -218,19 +276,42 @@ def runtime_table(tweets: list[str]) -> list[dict]:
     return rows
 
 
+@dataclass
+class Served:
+    """One server's loads (in the order of LOADS) and its cold start, process start to ready (s)."""
+
+    label: str
+    loads: list[LoadResult]
+    cold_start: float
+
+
+def measure(label: str, server: Server, request_maker, tweets: list[str], duration: float) -> Served:
+    """Run every load on a started server, then stop it."""
+    print(f"{label}: cold start {server.cold_start:.1f} s", flush=True)
+    try:
+        return Served(label, run_loads(server, request_maker(server.port), label, tweets, duration), server.cold_start)
+    finally:
+        server.stop()
+
+
 def start_bento(model_dir: Path) -> Server:
     port = free_port()
     serve = [sys.executable, "-m", "bentoml", "serve", "service:TweetSentiment", "--host", "127.0.0.1"]
     return Server([*serve, "--port", str(port)], port, {"TWEET_SENTIMENT_MODEL_DIR": str(model_dir)}, "/readyz")
 
 
-def serve_and_load(label: str, model_dir: Path, tweets: list[str], duration: float) -> tuple[list[LoadResult], float]:
-    server = start_bento(model_dir)
-    print(f"{label}: cold start {server.cold_start:.1f} s", flush=True)
-    try:
-        return run_loads(server, bento_request(server.port), label, tweets, duration), server.cold_start
-    finally:
-        server.stop()
+def start_peer(python: Path, script: str, model_dir: Path) -> Server:
+    """A peer of benchmarks/ in its own venv; `GET /health` is 200 once its workers have loaded the model."""
+    port = free_port()
+    args = [str(python), str(REPO / "benchmarks" / script), "--host", "127.0.0.1", "--port", str(port)]
+    # Ray starts a local cluster: give it time on a busy machine.
+    return Server(args, port, {"TWEET_SENTIMENT_MODEL_DIR": str(model_dir)}, "/health", ready_timeout_s=300)
+
+
+def start_original() -> Server:
+    port = free_port()
+    uvicorn = [sys.executable, "-m", "uvicorn", "scripts.original_app:app", "--host", "127.0.0.1"]
+    return Server([*uvicorn, "--port", str(port)], port, {"MODEL_DIR": str(REPO / "models/finetuned")}, "/docs")
 
 
 def served_test_scores(model_dir: Path) -> dict[str, float]:
@@ -250,38 +331,155 @@ def served_test_scores(model_dir: Path) -> dict[str, float]:
     return headline_scores(test["label"].map(LABEL2ID).to_numpy(), predicted)
 
 
+def in_process_ceiling(model_dir: Path, tweets: list[str]) -> dict[int, float]:
+    """The served runtime in-process, one call at a time on all cores: tweets/s at batch 64 and 16.
+
+    Median of 3 passes over 2,000 real test tweets (`tweets_per_second`), as the Runtimes table
+    times each candidate: what any server of this runtime could at best deliver on this machine.
+    """
+    ceiling = {}
+    for batch_size in (64, 16):
+        predictor = Predictor(model_dir, batch_size=batch_size, threads=os.cpu_count())
+        ceiling[batch_size] = tweets_per_second(predictor, tweets[:2000])
+        print(f"in-process ceiling, batch {batch_size}: {ceiling[batch_size]:.0f} tweets/s", flush=True)
+    return ceiling
+
+
+def peers_python(path: Path, skip: bool) -> Path | None:
+    """The peers' interpreter, or None with --skip-peers; exits with how to make it when it is missing."""
+    if skip:
+        print("skipping LitServe and Ray Serve (--skip-peers)", flush=True)
+        return None
+    if not path.is_file():
+        sys.exit(
+            f"no peer venv: {path} is missing. Create it with `benchmarks/setup_peers.sh` (LitServe 0.2.19 and "
+            "Ray Serve 2.60 with this project's OpenVINO, tokenizers and NumPy pins, in benchmarks/.venv-peers), "
+            "or run without the peers: --skip-peers"
+        )
+    return path
+
+
+def http_stack() -> str:
+    """What uvicorn's `auto` picks in this venv, which `bentoml serve` leaves at auto (loop and http)."""
+    import importlib.util
+
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return f"{loop} + {http}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per concurrent load (max 120)")
     parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
+    parser.add_argument(
+        "--only",
+        choices=["all", "http"],
+        default="all",
+        help="http: only the ceiling and the servers of the comparison (no runtime table, no trace, no served = "
+        "evaluated); writes only its own section",
+    )
+    parser.add_argument("--skip-peers", action="store_true", help="leave LitServe and Ray Serve out")
+    parser.add_argument("--peers-python", type=Path, default=PEERS_PYTHON, help="the peers' venv interpreter")
     args = parser.parse_args()
     os.chdir(REPO)  # the pipeline's paths are relative to the repository root
     duration = min(args.duration, 120.0)
+    peers = peers_python(args.peers_python, args.skip_peers)
     test = pd.read_csv(REPO / "data/prepared/test.csv", dtype=str, keep_default_na=False)
     tweets = test["text"].sample(n=4000, random_state=0).tolist()
 
-    runtimes = runtime_table(tweets)
+    full = args.only == "all"
+    runtimes = runtime_table(tweets) if full else []
     served = REPO / "models/serving"
     served_name = read_runtime(served).name
-    results, cold_new = serve_and_load(f"BentoML, {served_name} (served)", served, tweets, duration)
-    before, cold_old = serve_and_load("BentoML, torchscript-bf16 (before)", REPO / "models/finetuned", tweets, duration)
-    results += before
+    ceiling = in_process_ceiling(served, tweets)
+    bento = measure(f"BentoML, {served_name} (served)", start_bento(served), bento_request, tweets, duration)
+    compared, everything = [bento], [bento]
+    if full:
+        before = start_bento(REPO / "models/finetuned")
+        trace = measure("BentoML, torchscript-bf16 (before)", before, bento_request, tweets, duration)
+        everything.append(trace)
+    if peers:
+        for label, script in (("LitServe 0.2.19", "litserve_server.py"), ("Ray Serve 2.60", "rayserve_server.py")):
+            peer = measure(label, start_peer(peers, script, served), bento_request, tweets, duration)
+            compared.append(peer)
+            everything.append(peer)
+    original = measure("original (FastAPI + pipeline, GET)", start_original(), original_request, tweets, duration)
+    compared.append(original)
+    everything.append(original)
 
-    port = free_port()
-    uvicorn = [sys.executable, "-m", "uvicorn", "scripts.original_app:app", "--host", "127.0.0.1"]
-    env = {"MODEL_DIR": str(REPO / "models/finetuned")}
-    original = Server([*uvicorn, "--port", str(port)], port, env, "/docs")
-    try:
-        results += run_loads(original, original_request(port), "original (FastAPI + pipeline, GET)", tweets, duration)
-    finally:
-        original.stop()
-
+    comparison = comparison_section(ceiling, compared, served_name, duration, peers is not None)
+    print(comparison, flush=True)
+    if not full:
+        replace_section(args.output, COMPARISON_HEADING, comparison)
+        print(f"wrote {args.output} ({COMPARISON_HEADING})")
+        return
     scores = served_test_scores(served)
     committed = json.loads((REPO / "metrics/eval/metrics.json").read_text())["test"]
     exact = all(scores[name] == committed[name] for name in scores)
     print(json.dumps({"served_test": scores, "committed_test": committed, "exact": exact}), flush=True)
-    cold_starts = {served_name: cold_new, "torchscript-bf16": cold_old}
+    cold_starts = {served_name: bento.cold_start, "torchscript-bf16": trace.cold_start}
+    results = [load for server in everything for load in server.loads]
     write_report(args.output, runtimes, results, cold_starts, (scores, exact), duration)
+    replace_section(args.output, COMPARISON_HEADING, comparison)
+
+
+COMPARISON_HEADING = "## HTTP against LitServe and Ray Serve"
+
+
+def comparison_section(
+    ceiling: dict[int, float], compared: list[Served], runtime: str, duration: float, with_peers: bool
+) -> str:
+    """The comparison table: the ceiling, then each load with every server, as tweets/s and share of the ceiling."""
+    best = ceiling[64]
+    rows = [
+        f"| in-process ceiling, batch {batch} (one call at a time, all cores) | | {tps:.0f} | {tps / best:.0%} | | | |"
+        for batch, tps in ceiling.items()
+    ]
+    for index in range(COMPARED_LOADS):
+        for server in compared:
+            load = server.loads[index]
+            rows.append(
+                f"| {server.label} | {load.clients} x {load.tweets_per_request} | {load.tweets_per_s:.0f} "
+                f"| {load.tweets_per_s / best:.0%} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {load.errors_5xx} |"
+            )
+    cold = ", ".join(f"{server.label} {server.cold_start:.1f} s" for server in compared)
+    peers = (
+        [
+            "- LitServe (`benchmarks/litserve_server.py`): 2 inference processes (`workers_per_device=2`) behind 2",
+            "  uvicorn API processes (uvloop + httptools), ZeroMQ responses (`fast_queue`), batches of up to 16",
+            "  requests with `batch_timeout` 5 ms; FastAPI validates the body with the service's rules.",
+            "- Ray Serve (`benchmarks/rayserve_server.py`): 2 one-CPU replicas behind Ray's HTTP proxy (uvloop +",
+            "  httptools), FastAPI ingress with the service's rules, `@serve.batch` of up to 128 tweets",
+            "  (`batch_size_fn`) with `batch_wait_timeout_s` 5 ms, run on a thread.",
+        ]
+        if with_peers
+        else ["- LitServe and Ray Serve were left out of this run (`--skip-peers`)."]
+    )
+    return "\n".join(
+        [
+            COMPARISON_HEADING,
+            "",
+            "Written by `python scripts/benchmark_service.py` (alone: `--only http`; the peers' venv comes from",
+            f"`benchmarks/setup_peers.sh`). Machine: {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} CPUs; the load generator shares it.",
+            f"Each server but the original serves `models/serving` ({runtime}) through this project's `Predictor`",
+            "with 2 worker processes, each running sub-batches of 16, two at once on one CPU thread apiece. Real",
+            f"test tweets; each concurrent load runs {duration:.0f} s, the single-client one {duration / 3:.0f} s, "
+            "in this order on a fresh server.",
+            f"Share: tweets/s over the in-process ceiling at batch 64. Cold start (process start to ready): {cold}.",
+            "",
+            "| server | clients x tweets/request | tweets/s | share of the ceiling | p50 ms | p99 ms | 5xx |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            f"- BentoML (`service.py`, uvicorn on {http_stack()}): adaptive batching of up to 128 tweets, its wait",
+            "  capped at 5 ms.",
+            *peers,
+            "- original: FastAPI + a transformers pipeline on `models/finetuned` (fp32 torch), one tweet per GET: its",
+            "  16-tweet load sends 16 sequential GETs.",
+        ]
+    )
 
 
 def write_report(
@@ -306,8 +504,9 @@ def write_report(
     preamble = [
         "# Benchmarks",
         "",
-        "`python scripts/benchmark_service.py` writes the Runtimes and HTTP sections, `python",
-        "scripts/benchmark_query_log.py` the Query log one, `scripts/benchmark_image.sh` the Serving image one.",
+        "`python scripts/benchmark_service.py` writes the Runtimes, HTTP and HTTP against LitServe and Ray Serve",
+        "sections, `python scripts/benchmark_query_log.py` the Query log one, `scripts/benchmark_image.sh` the",
+        "Serving image one.",
         "",
         f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"torch {torch.__version__}, fast bf16 on this CPU: {cpu_has_fast_bf16()}",
