@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, recall_score
 
 from tweet_sentiment import paths
+from tweet_sentiment.arguments import positive_int
 from tweet_sentiment.drift.checks import Check, DriftSettings, run_checks
 from tweet_sentiment.drift.features import Encoder, Features, from_log
 from tweet_sentiment.drift.html_report import render_report
@@ -155,25 +156,15 @@ def _why_no_embeddings(model_dir: Path | None) -> str:
     return "the log holds no text (TWEET_SENTIMENT_LOG_TEXT=0)"
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
-    return number
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tweet_sentiment.drift", description=__doc__.split("\n\n")[0])
     parser.add_argument("log", type=Path, help="query-log directory (TWEET_SENTIMENT_QUERY_LOG) or one log file")
     parser.add_argument("--out", type=Path, required=True, help="where to write drift.json and report.html")
     parser.add_argument("--reference", type=Path, default=paths.DRIFT_REFERENCE, help="the `reference` stage's out")
     parser.add_argument("--model-dir", type=Path, default=paths.MODEL, help="the model, for embeddings of logged text")
-    parser.add_argument("--last", type=_positive, help="judge only the last N predictions")
+    parser.add_argument("--last", type=positive_int, help="judge only the last N predictions")
     parser.add_argument("--since", type=datetime.fromisoformat, help="judge only records from this UTC time on")
-    parser.add_argument("--min-predictions", type=_positive, help="override the reference's minimum window size")
+    parser.add_argument("--min-predictions", type=positive_int, help="override the reference's minimum window size")
     return parser.parse_args(argv)
 
 
