@@ -154,6 +154,27 @@ def quick_model(quick_pipeline: Path) -> Path:
     return quick_pipeline.parent / "model"
 
 
+@pytest.fixture(scope="session")
+def service(quick_model: Path, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """One `bentoml serve` on the quick model for every module that needs a plain server: its URL and log file.
+
+    It logs to a file (an unread pipe would fill and block it) and keeps its own
+    BENTOML_HOME, so its /metrics are its alone.
+    """
+    from tests.test_service import start_server, wait_ready  # that module imports this one
+
+    home = tmp_path_factory.mktemp("service")
+    log = home / "server.log"
+    with log.open("w") as output:
+        process, url = start_server(quick_model, output=output, BENTOML_HOME=str(home / "bentoml"))
+        try:
+            wait_ready(url, process)
+            yield url, log
+        finally:
+            os.killpg(process.pid, 15)
+            process.wait(timeout=30)
+
+
 @pytest.fixture
 def params_file(tmp_path: Path) -> Path:
     """A copy of the repository's params.yaml to edit."""

@@ -58,16 +58,10 @@ def start_server(model_dir: Path | str, output=subprocess.PIPE, **env: str) -> t
     return process, f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture(scope="module")
-def server(quick_model: Path) -> Iterator[str]:
-    """`bentoml serve` from the repository, serving the quick pipeline's model."""
-    process, url = start_server(quick_model)
-    try:
-        wait_ready(url, process)
-        yield url
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=30)
+@pytest.fixture
+def server(service: tuple[str, Path]) -> str:
+    """The URL of the session's `bentoml serve` on the quick pipeline's model (conftest.py)."""
+    return service[0]
 
 
 @pytest.mark.slow

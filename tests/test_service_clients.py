@@ -10,7 +10,6 @@ import asyncio
 import http.client
 import json
 import logging
-import os
 import socket
 import sys
 import time
@@ -24,7 +23,7 @@ import pytest
 from bentoml.exceptions import BadInput, NotFound, ServiceUnavailable
 from pydantic import TypeAdapter, ValidationError
 
-from tests.test_service import Records, start_server, wait_ready
+from tests.test_service import Records
 from tweet_sentiment.serving import http as serving_http
 from tweet_sentiment.serving.requests import MAX_BODY_BYTES, logger
 
@@ -242,19 +241,10 @@ def server_errors(url: str) -> float:
     return sample(scrape(url), "bentoml_service_request_total{", 'http_response_code="5')
 
 
-@pytest.fixture(scope="module")
-def served(quick_model: Path, tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """`bentoml serve` on the quick model, logging to a file, with its own /metrics; its URL and log."""
-    home = tmp_path_factory.mktemp("clients")
-    log = home / "server.log"
-    with log.open("w") as output:
-        process, url = start_server(quick_model, output=output, BENTOML_HOME=str(home / "bentoml"))
-        try:
-            wait_ready(url, process)
-            yield url, log
-        finally:
-            os.killpg(process.pid, 15)
-            process.wait(timeout=30)
+@pytest.fixture
+def served(service: tuple[str, Path]) -> tuple[str, Path]:
+    """The session's `bentoml serve` on the quick model (conftest.py): its URL and log."""
+    return service
 
 
 @pytest.mark.slow
