@@ -18,7 +18,6 @@
 import argparse
 import itertools
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -34,7 +33,7 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks_md import replace_section  # noqa: E402
+from benchmarks_md import machine, replace_section  # noqa: E402
 
 from tweet_sentiment.optimize import tweets_per_second  # noqa: E402
 from tweet_sentiment.score.command import BATCH_SIZE  # noqa: E402
@@ -152,7 +151,7 @@ def report(rows: list[Measured], args: argparse.Namespace, runtime: str) -> str:
         f"real tweets (TweetEval test, then training tweets, repeated) in CSV shards of {args.shard_rows:,} rows. "
         "tweets/s is the command's own figure (scoring, after the model is loaded); wall time includes start-up. "
         "Peak RSS is the process tree's, sampled every 50 ms. "
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs.",
+        f"Machine: {machine()}.",
         "",
         "| run | tweets | shards | tweets/s | of the in-process ceiling | wall s | peak RSS MiB |",
         "|---|---|---|---|---|---|---|",

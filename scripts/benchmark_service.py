@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import signal
 import socket
 import subprocess
@@ -52,7 +51,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks_md import replace_preamble, replace_section  # noqa: E402
+from benchmarks_md import machine, replace_preamble, replace_section  # noqa: E402
 
 from tweet_sentiment.hardware import cpu_has_fast_bf16  # noqa: E402
 from tweet_sentiment.labels import LABEL2ID  # noqa: E402
@@ -461,8 +460,7 @@ def comparison_section(
             COMPARISON_HEADING,
             "",
             "Written by `python scripts/benchmark_service.py` (alone: `--only http`; the peers' venv comes from",
-            f"`benchmarks/setup_peers.sh`). Machine: {platform.processor() or platform.machine()}, "
-            f"{os.cpu_count()} CPUs; the load generator shares it.",
+            f"`benchmarks/setup_peers.sh`). Machine: {machine()}; the load generator shares it.",
             f"Each server but the original serves `models/serving` ({runtime}) through this project's `Predictor`",
             "with 2 worker processes, each running sub-batches of 16, two at once on one CPU thread apiece. Real",
             f"test tweets; each concurrent load runs {duration:.0f} s, the single-client one {duration / 3:.0f} s, "
@@ -508,8 +506,7 @@ def write_report(
         "sections, `python scripts/benchmark_query_log.py` the Query log one, `scripts/benchmark_image.sh` the",
         "Serving image one.",
         "",
-        f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"torch {torch.__version__}, fast bf16 on this CPU: {cpu_has_fast_bf16()}",
+        f"- Machine: {machine()}, torch {torch.__version__}, fast bf16 on this CPU: {cpu_has_fast_bf16()}",
     ]
     runtimes_section = [
         "## Runtimes",
