@@ -161,18 +161,12 @@ def service(quick_model: Path, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     It logs to a file (an unread pipe would fill and block it) and keeps its own
     BENTOML_HOME, so its /metrics are its alone.
     """
-    from tests.test_service import start_server, wait_ready  # that module imports this one
+    from tests.test_service import serving  # that module imports this one
 
     home = tmp_path_factory.mktemp("service")
     log = home / "server.log"
-    with log.open("w") as output:
-        process, url = start_server(quick_model, output=output, BENTOML_HOME=str(home / "bentoml"))
-        try:
-            wait_ready(url, process)
-            yield url, log
-        finally:
-            os.killpg(process.pid, 15)
-            process.wait(timeout=30)
+    with serving(quick_model, log, BENTOML_HOME=str(home / "bentoml")) as url:
+        yield url, log
 
 
 @pytest.fixture

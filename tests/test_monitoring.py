@@ -2,7 +2,6 @@
 feedback comes back over HTTP, and the drift command judges the real log."""
 
 import json
-import os
 import subprocess
 import sys
 import urllib.request
@@ -14,7 +13,7 @@ import pytest
 from sklearn.metrics import recall_score
 
 from tests.conftest import REPO, call, tool_env
-from tests.test_service import start_server, wait_ready
+from tests.test_service import serving
 
 pytestmark = pytest.mark.slow
 WINDOW = 1000
@@ -25,14 +24,8 @@ def logged_server(quick_model: Path, tmp_path_factory) -> Iterator[tuple[str, Pa
     """`bentoml serve` with the query log on, and the log directory."""
     log_dir = tmp_path_factory.mktemp("query-log")
     server_log = log_dir.parent / "server.log"
-    with server_log.open("w") as output:
-        process, url = start_server(quick_model, output=output, TWEET_SENTIMENT_QUERY_LOG=str(log_dir))
-    try:
-        wait_ready(url, process)
+    with serving(quick_model, server_log, TWEET_SENTIMENT_QUERY_LOG=str(log_dir)) as url:
         yield url, log_dir
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=30)
 
 
 def predict_all(url: str, tweets: list[str]) -> list[dict]:

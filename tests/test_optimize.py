@@ -1,7 +1,6 @@
 """The `optimize` stage end to end: candidates scored, one served, and what is served is what was evaluated."""
 
 import json
-import os
 import shutil
 import tarfile
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import call, run
-from tests.test_service import start_server, wait_ready
+from tests.test_service import serving
 from tweet_sentiment.evaluation import evaluation_frame, labels_of
 from tweet_sentiment.labels import LABELS
 from tweet_sentiment.optimize import calibration_tweets
@@ -71,16 +70,9 @@ NEAR_TIE = 1e-3
 
 def serve(model_dir: Path, tweets: list[str], log: Path) -> np.ndarray:
     """Class probabilities from a real `bentoml serve`, 8 clients at once (adaptive batching merges them)."""
-    with log.open("w") as output:
-        process, url = start_server(model_dir, output=output)
-    try:
-        wait_ready(url, process)
-        chunks = [json.dumps({"tweets": tweets[start : start + 16]}).encode() for start in range(0, len(tweets), 16)]
-        with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda body: call(f"{url}/predict", body), chunks))
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=30)
+    chunks = [json.dumps({"tweets": tweets[start : start + 16]}).encode() for start in range(0, len(tweets), 16)]
+    with serving(model_dir, log) as url, ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda body: call(f"{url}/predict", body), chunks))
     assert all(status == 200 for status, _ in answers), answers[:3]
     return np.array([[r["scores"][label] for label in LABELS] for _, body in answers for r in body])
 

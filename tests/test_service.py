@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,19 @@ def start_server(model_dir: Path | str, output=subprocess.PIPE, **env: str) -> t
         start_new_session=True,
     )
     return process, f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def serving(model_dir: Path | str, log: Path, **env: str) -> Iterator[str]:
+    """`bentoml serve` on `model_dir`, logging to the file `log`, ready: its URL; stopped on exit."""
+    with log.open("w") as output:
+        process, url = start_server(model_dir, output=output, **env)
+        try:
+            wait_ready(url, process)
+            yield url
+        finally:
+            os.killpg(process.pid, 15)
+            process.wait(timeout=30)
 
 
 @pytest.fixture
