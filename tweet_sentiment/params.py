@@ -82,6 +82,7 @@ class DataParams:
 @dataclass(frozen=True)
 class TokenizeParams:
     max_length: int = rules(POSITIVE)
+    emoji_share: float = rules(NOT_NEGATIVE, AT_MOST_ONE)  # of training tweets, those given emoji
 
 
 @dataclass(frozen=True)
