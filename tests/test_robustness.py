@@ -140,7 +140,8 @@ def _keyword_labels(texts: list[str]) -> np.ndarray:
 
 
 def test_robustness_table_scores_every_shift_against_original():
-    texts = ["what a #win", "I love it", "I hate mondays", "meeting at 5", "#win", "LOVE LOVE LOVE"]
+    # "meeting  at 5" is stored as sent, two spaces: shifts that re-space it do not change it.
+    texts = ["what a #win", "I love it", "I hate mondays", "meeting  at 5", "#win", "LOVE LOVE LOVE"]
     labels = _keyword_labels(texts)  # the stand-in is perfect on the original texts
     rows = robustness_table(_keyword_labels, texts, labels, seed=0)
     assert [row["shift"] for row in rows] == SHIFTS
