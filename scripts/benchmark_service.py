@@ -397,10 +397,7 @@ def main() -> None:
     ceiling = in_process_ceiling(served, tweets)
     if args.only == "knobs":
         knobs = [measure_knobs(workers, parallel, served, tweets, duration) for workers, parallel in KNOBS]
-        section = knobs_section(ceiling, knobs, served_name, duration)
-        print(section, flush=True)
-        replace_section(args.output, KNOBS_HEADING, section)
-        print(f"wrote {args.output} ({KNOBS_HEADING})")
+        write_section(args.output, KNOBS_HEADING, knobs_section(ceiling, knobs, served_name, duration))
         return
     bento = measure(f"BentoML, {served_name} (served)", start_bento(served), bento_request, tweets, duration)
     compared, everything = [bento], [bento]
@@ -418,11 +415,10 @@ def main() -> None:
     everything.append(original)
 
     comparison = comparison_section(ceiling, compared, served_name, duration, peers is not None)
-    print(comparison, flush=True)
     if not full:
-        replace_section(args.output, COMPARISON_HEADING, comparison)
-        print(f"wrote {args.output} ({COMPARISON_HEADING})")
+        write_section(args.output, COMPARISON_HEADING, comparison)
         return
+    print(comparison, flush=True)
     scores = served_test_scores(served)
     committed = json.loads((REPO / "metrics/eval/metrics.json").read_text())["test"]
     exact = all(scores[name] == committed[name] for name in scores)
@@ -434,6 +430,15 @@ def main() -> None:
 
 
 COMPARISON_HEADING = "## HTTP against LitServe and Ray Serve"
+
+
+def write_section(path: Path, heading: str, section: str) -> None:
+    """Print a section, then put it in place of its namesake in `path` (BENCHMARKS.md)."""
+    print(section, flush=True)
+    replace_section(path, heading, section)
+    print(f"wrote {path} ({heading})")
+
+
 KNOBS_HEADING = "## The service's knobs: worker processes and parallel sub-batches"
 # (TWEET_SENTIMENT_WORKERS, TWEET_SENTIMENT_PARALLEL) pairs; service.py's defaults are (2, 2).
 KNOBS = ((1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (4, 1))
