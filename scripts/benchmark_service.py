@@ -22,6 +22,7 @@ ceiling at batch 64. The peers run in their own venv (benchmarks/setup_peers.sh)
 
     python scripts/benchmark_service.py                        # everything: about 20 minutes at --duration 60
     python scripts/benchmark_service.py --only http --duration 30   # 2 and 3 without the trace: about 7 minutes
+    python scripts/benchmark_service.py --only knobs --duration 20  # the service under each of KNOBS: about 9 minutes
     python scripts/benchmark_service.py --skip-peers --duration 10 --output /tmp/bench.md
 """
 
@@ -293,10 +294,11 @@ def measure(label: str, server: Server, request_maker, tweets: list[str], durati
         server.stop()
 
 
-def start_bento(model_dir: Path) -> Server:
+def start_bento(model_dir: Path, **env: str) -> Server:
+    """`bentoml serve` on `model_dir`; `env` sets the service's knobs (TWEET_SENTIMENT_WORKERS, ..._PARALLEL)."""
     port = free_port()
     serve = [sys.executable, "-m", "bentoml", "serve", "service:TweetSentiment", "--host", "127.0.0.1"]
-    return Server([*serve, "--port", str(port)], port, {"TWEET_SENTIMENT_MODEL_DIR": str(model_dir)}, "/readyz")
+    return Server([*serve, "--port", str(port)], port, {"TWEET_SENTIMENT_MODEL_DIR": str(model_dir), **env}, "/readyz")
 
 
 def start_peer(python: Path, script: str, model_dir: Path) -> Server:
@@ -373,11 +375,12 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
     parser.add_argument(
         "--only",
-        choices=["all", "http"],
+        choices=["all", "http", "knobs"],
         default="all",
         help="http: only the ceiling and the servers of the comparison (no runtime table, no trace, no served = "
-        "evaluated); writes only its own section",
+        "evaluated); knobs: only the ceiling and the service under each of KNOBS; each writes only its own section",
     )
+    parser.add_argument("--model", type=Path, default=REPO / "models/serving", help="the runtime dir to serve")
     parser.add_argument("--skip-peers", action="store_true", help="leave LitServe and Ray Serve out")
     parser.add_argument("--peers-python", type=Path, default=PEERS_PYTHON, help="the peers' venv interpreter")
     args = parser.parse_args()
@@ -389,9 +392,13 @@ def main() -> None:
 
     full = args.only == "all"
     runtimes = runtime_table(tweets) if full else []
-    served = REPO / "models/serving"
+    served = args.model.resolve()
     served_name = read_runtime(served).name
     ceiling = in_process_ceiling(served, tweets)
+    if args.only == "knobs":
+        knobs = [measure_knobs(workers, parallel, served, tweets, duration) for workers, parallel in KNOBS]
+        write_section(args.output, KNOBS_HEADING, knobs_section(ceiling, knobs, served_name, duration))
+        return
     bento = measure(f"BentoML, {served_name} (served)", start_bento(served), bento_request, tweets, duration)
     compared, everything = [bento], [bento]
     if full:
@@ -408,11 +415,10 @@ def main() -> None:
     everything.append(original)
 
     comparison = comparison_section(ceiling, compared, served_name, duration, peers is not None)
-    print(comparison, flush=True)
     if not full:
-        replace_section(args.output, COMPARISON_HEADING, comparison)
-        print(f"wrote {args.output} ({COMPARISON_HEADING})")
+        write_section(args.output, COMPARISON_HEADING, comparison)
         return
+    print(comparison, flush=True)
     scores = served_test_scores(served)
     committed = json.loads((REPO / "metrics/eval/metrics.json").read_text())["test"]
     exact = all(scores[name] == committed[name] for name in scores)
@@ -424,6 +430,53 @@ def main() -> None:
 
 
 COMPARISON_HEADING = "## HTTP against LitServe and Ray Serve"
+
+
+def write_section(path: Path, heading: str, section: str) -> None:
+    """Print a section, then put it in place of its namesake in `path` (BENCHMARKS.md)."""
+    print(section, flush=True)
+    replace_section(path, heading, section)
+    print(f"wrote {path} ({heading})")
+
+
+KNOBS_HEADING = "## The service's knobs: worker processes and parallel sub-batches"
+# (TWEET_SENTIMENT_WORKERS, TWEET_SENTIMENT_PARALLEL) pairs; service.py's defaults are (2, 2).
+KNOBS = ((1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (4, 1))
+
+
+def measure_knobs(workers: int, parallel: int, served: Path, tweets: list[str], duration: float) -> Served:
+    """The service with `workers` worker processes, each running `parallel` sub-batches at once."""
+    server = start_bento(served, TWEET_SENTIMENT_WORKERS=str(workers), TWEET_SENTIMENT_PARALLEL=str(parallel))
+    return measure(f"{workers} workers x {parallel} parallel", server, bento_request, tweets, duration)
+
+
+def knobs_section(ceiling: dict[int, float], knobs: list[Served], runtime: str, duration: float) -> str:
+    """One row per setting: tweets/s (share of the batch-64 ceiling) and p50 at each compared load."""
+    best = ceiling[64]
+    rows = []
+    for server in knobs:
+        cells = [
+            f"{load.tweets_per_s:.0f} ({load.tweets_per_s / best:.0%}), {load.p50_ms:.1f} ms"
+            for load in server.loads[:COMPARED_LOADS]
+        ]
+        errors, peak = sum(load.errors_5xx for load in server.loads), max(load.peak_rss_mb for load in server.loads)
+        rows.append(f"| {server.label} | {' | '.join(cells)} | {errors} | {peak:.0f} |")
+    return "\n".join(
+        [
+            KNOBS_HEADING,
+            "",
+            "Written by `python scripts/benchmark_service.py --only knobs`. Machine: "
+            f"{machine()}; the load generator shares it.",
+            f"The service (`service.py`, uvicorn on {http_stack()}) on `{runtime}`, started once per setting of",
+            "`TWEET_SENTIMENT_WORKERS` (worker processes) and `TWEET_SENTIMENT_PARALLEL` (sub-batches of 16 a worker",
+            f"runs at once, one CPU thread each). Real test tweets; each concurrent load runs {duration:.0f} s, the",
+            f"single-client one {duration / 3:.0f} s. In-process ceiling at batch 64: {best:.0f} tweets/s.",
+            "",
+            "| setting | 1 x 1: tweets/s (share), p50 | 32 x 1 | 32 x 16 | 5xx | peak RSS MiB |",
+            "|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
 
 
 def comparison_section(
