@@ -35,14 +35,20 @@ from tweet_sentiment.text import has_emoji
 log = logging.getLogger("evaluate")
 
 
+def log_scores(live: Live, name: str, scores: dict[str, float], tweets: int) -> None:
+    """Headline scores as `<name>/<metric>` in metrics/eval, and one log line."""
+    for metric, value in scores.items():
+        live.log_metric(f"{name}/{metric}", value, plot=False)
+    log.info("%s: %s (%d tweets)", name, scores, tweets)
+
+
 def evaluate_split(live: Live, predictor: Predictor, name: str, frame: pd.DataFrame) -> None:
     started = time.perf_counter()
     predicted = predictor.predict_proba(list(frame["text"])).argmax(axis=1)
     seconds = time.perf_counter() - started
     actual = frame["label"].map(LABEL2ID).to_numpy()
-    scores = headline_scores(actual, predicted)
-    for metric, value in scores.items():
-        live.log_metric(f"{name}/{metric}", value, plot=False)
+    log_scores(live, name, headline_scores(actual, predicted), len(frame))
+    log.info("%s: %.0f tweets/s", name, len(frame) / seconds)
     live.log_sklearn_plot(
         "confusion_matrix",
         [LABELS[i] for i in actual],
@@ -58,32 +64,27 @@ def evaluate_split(live: Live, predictor: Predictor, name: str, frame: pd.DataFr
         template="bar_horizontal",
         title=f"Per-class recall ({name})",
     )
-    log.info("%s: %s (%d tweets, %.0f tweets/s)", name, scores, len(frame), len(frame) / seconds)
     evaluate_emoji_subsets(live, name, frame["text"].map(has_emoji).to_numpy(), actual, predicted)
 
 
 def evaluate_emoji_subsets(
     live: Live, name: str, with_emoji: np.ndarray, actual: np.ndarray, predicted: np.ndarray
 ) -> None:
-    """Headline scores and tweet counts of the tweets with emoji and of the rest; nothing when no tweet has one."""
-    if not with_emoji.any():
+    """Headline scores and tweet counts of the tweets with emoji and of the rest; nothing when either is empty."""
+    if with_emoji.all() or not with_emoji.any():
         return
     for subset, rows in ((f"{name}_emoji", with_emoji), (f"{name}_no_emoji", ~with_emoji)):
-        scores = headline_scores(actual[rows], predicted[rows])
-        for metric, value in scores.items():
-            live.log_metric(f"{subset}/{metric}", value, plot=False)
+        log_scores(live, subset, headline_scores(actual[rows], predicted[rows]), int(rows.sum()))
         live.log_metric(f"{subset}/tweets", int(rows.sum()), plot=False)
-        log.info("%s: %s (%d tweets)", subset, scores, rows.sum())
 
 
 def evaluate_synthetic_emoji(live: Live, predictor: Predictor, val: pd.DataFrame, seed: int) -> None:
     """Every val tweet with 1-3 emoji drawn for its label (seed + 1: not training's draws): headline scores."""
     texts = add_emoji(val["text"], val["label"], 1.0, seed + 1, EmojiRanking.load())
     actual = val["label"].map(LABEL2ID).to_numpy()
-    scores = headline_scores(actual, predictor.predict_proba(texts).argmax(axis=1))
-    for metric, value in scores.items():
-        live.log_metric(f"val_synthetic_emoji/{metric}", value, plot=False)
-    log.info("val_synthetic_emoji: %s (%d tweets)", scores, len(val))
+    log_scores(
+        live, "val_synthetic_emoji", headline_scores(actual, predictor.predict_proba(texts).argmax(axis=1)), len(val)
+    )
 
 
 def evaluate_robustness(live: Live, predictor: Predictor, frame: pd.DataFrame, samples: int | None, seed: int) -> None:

@@ -4,6 +4,7 @@ import gzip
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
@@ -40,6 +41,14 @@ def test_a_share_of_tweets_gets_emoji_drawn_for_their_label():
     assert angry[0] > 3 * angry[1]
     hearts = [sum("smiling face with heart-eyes" in text for text in side) for side in (negative, positive)]
     assert hearts[1] > 2 * hearts[0]  # 4,640/85,414 against 329/24,102: 4 times
+
+
+def test_a_sampled_frame_is_read_by_position_not_by_its_row_labels():
+    """`evaluate` passes a sampled val frame (row labels 7, 3, 5): the draws are those of the plain lists."""
+    frame = pd.DataFrame({"text": ["good day", "bad day", "a day"], "label": ["positive", "negative", "neutral"]})
+    frame.index = [7, 3, 5]
+    by_position = add_emoji(list(frame["text"]), list(frame["label"]), 1.0, seed=1, ranking=RANKING)
+    assert add_emoji(frame["text"], frame["label"], 1.0, seed=1, ranking=RANKING) == by_position
 
 
 def test_a_share_outside_zero_to_one_is_refused():

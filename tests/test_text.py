@@ -64,6 +64,10 @@ def test_invisible_characters_never_glue_to_a_word():
     assert normalise("\ufeff@bob great") == "@user great"  # a BOM no longer hides the handle
     assert normalise("won\u00adderful \u202ahttps://t.co/x\u202c") == "wonderful http"  # soft hyphen, bidi marks
     assert normalise("a\u0000b\tc\x7f") == "ab c"
+    # A bidi mark or BOM between words is a word break; joiners inside a word are not.
+    assert normalise("hi\u200e@bob") == "hi @user"
+    assert normalise("see\ufeffhttps://t.co/x") == "see http"
+    assert normalise("@\u2060bob said") == "@user said"  # a word joiner that kept a mention from notifying
 
 
 def test_wrapping_quotes_go_on_every_split_inner_quotes_stay():
@@ -80,5 +84,5 @@ def test_normalising_twice_changes_nothing(text: str):
 
 
 def test_has_emoji_counts_what_the_emoji_package_counts():
-    texts = ["ok 😂", "ok", "ok ♡", "café", "#️⃣ keycap", ":)"]
-    assert [has_emoji(text) for text in texts] == [True, False, False, False, True, False]
+    texts = ["ok 😂", "ok", "ok ♡", "café", "#️⃣ keycap", ":)", "ok &#128514;", "1 café"]
+    assert [has_emoji(text) for text in texts] == [True, False, False, False, True, False, True, False]

@@ -67,10 +67,11 @@ def add_emoji(texts: Sequence[str], labels: Sequence[str], share: float, seed: i
     """
     if not 0 <= share <= 1:
         raise ValueError(f"the emoji share must be between 0 and 1, got {share}.")
+    texts, labels = list(texts), list(labels)  # by position: a sampled frame's column keeps its row labels
     rng = np.random.default_rng(seed)
     chosen = rng.random(len(texts)) < share
     probabilities = ranking.given_label()
-    augmented = list(texts)
+    augmented = texts.copy()
     for row in np.flatnonzero(chosen):
         count = int(rng.integers(1, MAX_EMOJI + 1))
         draws = rng.choice(len(ranking.emoji), size=count, p=probabilities[LABEL2ID[labels[row]]])

@@ -30,7 +30,11 @@ _ASCII_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f]")
 # The characters beyond ASCII an emoji can start with; no emoji is ASCII alone (keycaps
 # such as #️⃣ end in U+20E3). Text without one skips the emoji package's tokenizer
 # (about 140 us a tweet on a 2-core AVX2 EPYC, whether or not the tweet holds an emoji).
-_EMOJI_STARTS = frozenset(sequence[0] for sequence in emoji.EMOJI_DATA) | {"\u20e3"}
+_EMOJI_STARTS = frozenset(sequence[0] for sequence in emoji.EMOJI_DATA if not sequence[0].isascii()) | {"\u20e3"}
+# Format characters that stand between words (zero-width space, bidi marks, BOM): a space,
+# so that `hi\u200e@bob` keeps `@bob` a handle. The other Cf characters (soft hyphen,
+# joiners) sit inside a word and are removed.
+_WORD_BREAK_FORMAT = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def decode_escapes(text: str) -> str:
@@ -65,11 +69,12 @@ def emoji_as_words(text: str) -> str:
 
 def has_emoji(text: str) -> bool:
     """Whether `text` holds an emoji, by the `emoji` package's count (how `evaluate` splits test in two)."""
+    text = decode_entities(text)  # `&#128512;` reaches the model as an emoji
     return _may_hold_emoji(text) and emoji.emoji_count(text) > 0
 
 
 def drop_invisible(text: str) -> str:
-    """Remove Unicode format (Cf) and control (Cc) characters; whitespace stays, a zero-width space becomes a space.
+    """Remove Unicode format (Cf) and control (Cc) characters; whitespace stays, word-break ones become a space.
 
     Zero-width space/joiners, BOM, soft hyphen, bidi marks and NUL would
     otherwise glue to the word next to them (`@bob\u200bawful` is one token,
@@ -77,7 +82,7 @@ def drop_invisible(text: str) -> str:
     """
     if text.isascii():
         return _ASCII_CONTROL.sub("", text)
-    text = _VARIATION_SELECTOR.sub("", text.replace("\u200b", " "))
+    text = _VARIATION_SELECTOR.sub("", _WORD_BREAK_FORMAT.sub(" ", text))
     return "".join(c for c in text if c.isspace() or unicodedata.category(c) not in ("Cf", "Cc"))
 
 
