@@ -221,7 +221,7 @@ def test_text_that_normalises_to_nothing_is_a_400_on_every_route(server: str, te
 
 @pytest.mark.slow
 def test_emoji_carry_sentiment_through_the_served_model(server: str):
-    """Emoji reach the model as words it was trained on (`tokenize.emoji_share`): 😍 reads positive, 😡 negative."""
+    """Emoji reach the model as words (`normalise`): 😍 reads positive, 😡 negative, alone or after text."""
     pairs = [("😍😍😍", "😡😡😡"), ("I am 😍", "I am 😡")]
     for loved, hated in pairs:
         status, answer = call(f"{server}/predict", json.dumps({"tweets": [loved, hated]}).encode())
