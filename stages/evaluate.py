@@ -5,17 +5,24 @@ It scores `models/serving`, the runtime the `optimize` stage chose and
 are the pipeline's headline metrics. The fp32 model's scores stand beside
 them in `metrics/optimize`. The user's held-out tweets (`data.eval_share`),
 when `download` wrote some, are scored the same way as a third split, `custom`.
-The robustness table scores a seeded sample of the test split under each shift
-of `tweet_sentiment.robustness`.
+A split with emoji in some tweets (the `emoji` package's count: 809 of TweetEval
+test's 12,284) is also scored in two parts, `<split>_emoji` and
+`<split>_no_emoji`, each with its tweet count. Validation has no emoji, so
+`val_synthetic_emoji` scores its tweets with emoji drawn for their labels as
+training's are (another seed): the split to choose `tokenize.emoji_share` on,
+never test. The robustness table scores a seeded sample of the test split under
+each shift of `tweet_sentiment.robustness`.
 """
 
 import logging
 import time
 
+import numpy as np
 import pandas as pd
 from dvclive import Live
 
 from tweet_sentiment import paths
+from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
 from tweet_sentiment.evaluation import evaluation_frame, scored_splits
 from tweet_sentiment.labels import LABEL2ID, LABELS
 from tweet_sentiment.params import Params
@@ -23,8 +30,16 @@ from tweet_sentiment.robustness import robustness_table
 from tweet_sentiment.scores import headline_scores, per_class_scores
 from tweet_sentiment.serving.predictor import Predictor
 from tweet_sentiment.stage import run_stage
+from tweet_sentiment.text import has_emoji
 
 log = logging.getLogger("evaluate")
+
+
+def log_scores(live: Live, name: str, scores: dict[str, float], tweets: int) -> None:
+    """Headline scores as `<name>/<metric>` in metrics/eval, and one log line."""
+    for metric, value in scores.items():
+        live.log_metric(f"{name}/{metric}", value, plot=False)
+    log.info("%s: %s (%d tweets)", name, scores, tweets)
 
 
 def evaluate_split(live: Live, predictor: Predictor, name: str, frame: pd.DataFrame) -> None:
@@ -32,9 +47,8 @@ def evaluate_split(live: Live, predictor: Predictor, name: str, frame: pd.DataFr
     predicted = predictor.predict_proba(list(frame["text"])).argmax(axis=1)
     seconds = time.perf_counter() - started
     actual = frame["label"].map(LABEL2ID).to_numpy()
-    scores = headline_scores(actual, predicted)
-    for metric, value in scores.items():
-        live.log_metric(f"{name}/{metric}", value, plot=False)
+    log_scores(live, name, headline_scores(actual, predicted), len(frame))
+    log.info("%s: %.0f tweets/s", name, len(frame) / seconds)
     live.log_sklearn_plot(
         "confusion_matrix",
         [LABELS[i] for i in actual],
@@ -50,7 +64,27 @@ def evaluate_split(live: Live, predictor: Predictor, name: str, frame: pd.DataFr
         template="bar_horizontal",
         title=f"Per-class recall ({name})",
     )
-    log.info("%s: %s (%d tweets, %.0f tweets/s)", name, scores, len(frame), len(frame) / seconds)
+    evaluate_emoji_subsets(live, name, frame["text"].map(has_emoji).to_numpy(), actual, predicted)
+
+
+def evaluate_emoji_subsets(
+    live: Live, name: str, with_emoji: np.ndarray, actual: np.ndarray, predicted: np.ndarray
+) -> None:
+    """Headline scores and tweet counts of the tweets with emoji and of the rest; nothing when either is empty."""
+    if with_emoji.all() or not with_emoji.any():
+        return
+    for subset, rows in ((f"{name}_emoji", with_emoji), (f"{name}_no_emoji", ~with_emoji)):
+        log_scores(live, subset, headline_scores(actual[rows], predicted[rows]), int(rows.sum()))
+        live.log_metric(f"{subset}/tweets", int(rows.sum()), plot=False)
+
+
+def evaluate_synthetic_emoji(live: Live, predictor: Predictor, val: pd.DataFrame, seed: int) -> None:
+    """Every val tweet with 1-3 emoji drawn for its label (seed + 1: not training's draws): headline scores."""
+    texts = add_emoji(val["text"], val["label"], 1.0, seed + 1, EmojiRanking.load())
+    actual = val["label"].map(LABEL2ID).to_numpy()
+    log_scores(
+        live, "val_synthetic_emoji", headline_scores(actual, predictor.predict_proba(texts).argmax(axis=1)), len(val)
+    )
 
 
 def evaluate_robustness(live: Live, predictor: Predictor, frame: pd.DataFrame, samples: int | None, seed: int) -> None:
@@ -92,6 +126,7 @@ def main(params: Params) -> None:
         frames = {name: evaluation_frame(name, params) for name in scored_splits()}
         for name, frame in frames.items():
             evaluate_split(live, predictor, name, frame)
+        evaluate_synthetic_emoji(live, predictor, frames["val"], params.seed)
         evaluate_robustness(live, predictor, frames["test"], params.evaluate.robustness_samples, params.seed)
 
 

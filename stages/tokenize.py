@@ -1,13 +1,19 @@
-"""DVC stage `tokenize`: token ids of each split with the base model's tokenizer."""
+"""DVC stage `tokenize`: token ids of each normalised split with the base model's tokenizer.
+
+The training split first gets emoji on `tokenize.emoji_share` of its tweets
+(`tweet_sentiment/emoji_augmentation.py`): the pool has none to learn from.
+"""
 
 import logging
 
 import pandas as pd
 
 from tweet_sentiment import paths
+from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
 from tweet_sentiment.modeling import load_tokenizer
 from tweet_sentiment.params import Params
 from tweet_sentiment.stage import run_stage
+from tweet_sentiment.text import normalise
 from tweet_sentiment.tokenized import TokenizedSplit
 
 log = logging.getLogger("tokenize")
@@ -18,6 +24,11 @@ def main(params: Params) -> None:
     paths.TOKENIZED.mkdir(parents=True, exist_ok=True)
     for name in paths.SPLITS:
         frame = pd.read_csv(paths.PREPARED / f"{name}.csv", dtype=str, keep_default_na=False)
+        frame = frame.assign(text=frame["text"].map(normalise))  # val/test are stored as sent
+        if name == "train" and (share := params.tokenize.emoji_share) > 0:
+            augmented = add_emoji(frame["text"], frame["label"], share, params.seed, EmojiRanking.load())
+            log.info("train: emoji added to %d of %d tweets", (frame["text"] != augmented).sum(), len(frame))
+            frame = frame.assign(text=augmented)
         split = TokenizedSplit.from_frame(frame, tokenizer, params.tokenize.max_length)
         split.save(paths.TOKENIZED / f"{name}.npz")
         log.info("%s: %d tweets, %d tokens", name, len(split), len(split.ids))

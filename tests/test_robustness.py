@@ -41,6 +41,7 @@ def test_original_comes_first_and_is_the_identity():
         "typos",
         "lowercase",
         "uppercase",
+        "no_emoji",
         "no_emoji_hashtags",
         "added_urls_handles",
         "truncated",
@@ -93,6 +94,13 @@ def test_case_shifts_change_words_but_not_links_or_handles():
     assert perturb([tweet], "uppercase", seed=0) == ["I LOVE IT @SomeOne https://t.co/AbCd SO MUCH"]
 
 
+def test_no_emoji_removes_whole_emoji_sequences_and_nothing_else():
+    before = ["So happy 😀 #win today!", "Family 👨‍👩‍👧 time ☀️✨", "thumbs 👍🏽 up 🇬🇧", ":) plain <3 text ♡"]
+    after = perturb(before, "no_emoji", seed=0)
+    assert after == ["So happy #win today!", "Family time", "thumbs up", ":) plain <3 text ♡"]  # ♡ is not an emoji
+    assert perturb(["😡😡😡"], "no_emoji", seed=0) == ["😡😡😡"]  # would be empty: kept as it was
+
+
 def test_no_emoji_hashtags_strips_emoji_and_whole_hashtags():
     before = ["So happy 😀 #win today!", TWEETS[3], "Family 👨‍👩‍👧 time ☀️✨", "no #hashtag_here, #2024 ok"]
     after = perturb(before, "no_emoji_hashtags", seed=0)
@@ -132,7 +140,8 @@ def _keyword_labels(texts: list[str]) -> np.ndarray:
 
 
 def test_robustness_table_scores_every_shift_against_original():
-    texts = ["what a #win", "I love it", "I hate mondays", "meeting at 5", "#win", "LOVE LOVE LOVE"]
+    # "meeting  at 5" is stored as sent, two spaces: shifts that re-space it do not change it.
+    texts = ["what a #win", "I love it", "I hate mondays", "meeting  at 5", "#win", "LOVE LOVE LOVE"]
     labels = _keyword_labels(texts)  # the stand-in is perfect on the original texts
     rows = robustness_table(_keyword_labels, texts, labels, seed=0)
     assert [row["shift"] for row in rows] == SHIFTS
@@ -142,6 +151,7 @@ def test_robustness_table_scores_every_shift_against_original():
     # Without `#win` the first tweet looks neutral; `#win` alone would be empty, so it is kept.
     assert by_shift["no_emoji_hashtags"]["drop"] > 0
     assert by_shift["no_emoji_hashtags"]["changed"] == pytest.approx(1 / 6)
+    assert by_shift["no_emoji"]["changed"] == 0.0  # no emoji in these
     assert by_shift["lowercase"]["drop"] == 0.0
     for row in rows:
         assert row["drop"] == pytest.approx(1.0 - row["macro_recall"])
@@ -188,6 +198,7 @@ def test_evaluate_stage_logs_a_robustness_row_and_metrics_per_shift(tmp_path: Pa
         frame.insert(0, "id", [f"{split}-{i}" for i in range(len(texts))])
         frame.to_csv(prepared / f"{split}.csv", index=False)
     shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    shutil.copytree(REPO / "data/emoji_sentiment", tmp_path / "data/emoji_sentiment")  # val_synthetic_emoji's
     params_text = (tmp_path / "params.yaml").read_text().replace("robustness_samples: 2000", "robustness_samples: 5")
     (tmp_path / "params.yaml").write_text(params_text)
     monkeypatch.chdir(tmp_path)
@@ -196,10 +207,14 @@ def test_evaluate_stage_logs_a_robustness_row_and_metrics_per_shift(tmp_path: Pa
 
     evaluate.main(load_params(Path("params.yaml")))
 
-    # val, test, then the 5-tweet sample under each shift.
-    assert _FakePredictor.calls == [len(texts), len(texts)] + [5] * len(SHIFTS)
+    # val, test, val with emoji drawn for its labels, then the 5-tweet sample under each shift.
+    assert _FakePredictor.calls == [len(texts), len(texts), len(texts)] + [5] * len(SHIFTS)
     metrics = json.loads(Path("metrics/eval/metrics.json").read_text())
     assert metrics["test"]["macro_recall"] == 1.0
+    # Two of the twelve test tweets hold an emoji: each part is scored and counted.
+    assert (metrics["test_emoji"]["tweets"], metrics["test_no_emoji"]["tweets"]) == (2, 10)
+    assert metrics["test_emoji"]["accuracy"] == metrics["test_no_emoji"]["accuracy"] == 1.0
+    assert set(metrics["val_synthetic_emoji"]) == {"macro_recall", "macro_f1", "accuracy"}
     assert list(metrics["robustness"]) == SHIFTS
     assert metrics["robustness"]["original"] == {"macro_recall": 1.0, "drop": 0.0}
     table = json.loads(Path("metrics/eval/plots/custom/robustness.json").read_text())

@@ -59,19 +59,21 @@ def test_bad_rows_are_listed_with_their_reason_and_the_rest_scored(tmp_path: Pat
         b"1,I love this phone!",
         b"2,",  # empty
         b"3,   \t ",  # whitespace only
-        "4,\u200b\u2060\u200b".encode(),  # invisible characters only: nothing left for the model
+        "4,\u200b\u2060\ufeff".encode(),  # invisible characters only: blank once normalised, as the service says
         b"5,@bob worst service ever http://t.co/x",
         b"6," + b"x" * (MAX_TWEET_CHARS + 1),  # over the service's limit
         b"7,caf\xe9 au lait",  # Latin-1, not UTF-8
         b"8",  # no text cell at all
         b"9," + "ünïcödé ☕ 🙂🙂 #hashtag".encode(),
         b"10," + b"y" * MAX_TWEET_CHARS,  # at the service's limit: scored
+        "11,\ufffd\ufffd".encode(),  # replacement characters: text, but the tokenizer keeps no word piece
     ]
     (tmp_path / "in.csv").write_bytes(b"id,text\n" + b"\n".join(rows) + b"\n")
     out = tmp_path / "out"
     assert run_cli(model_dir, str(tmp_path / "in.csv"), "--out", str(out)) == command.EXIT_ROWS_FAILED
     errors = errors_of(out, "in.csv")
-    assert errors == [(2, "blank"), (3, "blank"), (4, "no_tokens"), (6, "too_long"), (7, "undecodable"), (8, "blank")]
+    blank = [(2, "blank"), (3, "blank"), (4, "blank")]
+    assert errors == [*blank, (6, "too_long"), (7, "undecodable"), (8, "blank"), (11, "no_tokens")]
     scored = pd.read_csv(out / "in.csv", dtype={"id": str}, keep_default_na=False)
     assert list(scored["id"]) == ["1", "5", "9", "10"]
     assert list(scored["text"]) == [TWEETS[0], TWEETS[1], TWEETS[3], "y" * MAX_TWEET_CHARS]
@@ -395,7 +397,7 @@ def test_the_beam_transforms_score_a_shard_as_the_command_does(tmp_path: Path, m
     beam = pytest.importorskip("tweet_sentiment.score.beam")
     from apache_beam import pvalue
 
-    frame = input_frame().assign(text=["", *TWEETS[1:3], "\u200b", TWEETS[4]])
+    frame = input_frame().assign(text=["", *TWEETS[1:3], "\ufffd", TWEETS[4]])
     frame.to_csv(tmp_path / "in.csv", index=False)
     options = ["--model", str(model_dir), "--threads", "2", "--batch-size", "1", "--chunk-size", "2"]
     assert command.main([str(tmp_path / "in.csv"), "--out", str(tmp_path / "cli"), *options]) == 1
@@ -427,7 +429,7 @@ def test_the_beam_pipeline_on_the_direct_runner_writes_what_the_command_writes(t
     from tweet_sentiment.score import beam
 
     frame = pd.concat([input_frame()] * 3, ignore_index=True)
-    frame.loc[[1, 7], "text"] = ["", "\u200b"]
+    frame.loc[[1, 7], "text"] = ["", "\ufffd"]
     frame.to_csv(tmp_path / "a.csv", index=False)
     write_input(frame.iloc[::-1], tmp_path / "b.parquet")
     # One tweet per model call: no padding, so a tweet's scores cannot depend on how Beam batched it.

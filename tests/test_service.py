@@ -6,6 +6,7 @@ import os
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -200,6 +201,32 @@ BAD_REQUESTS = {
     "too many": (json.dumps({"tweets": ["a"] * (MAX_TWEETS_PER_REQUEST + 1)}).encode(), "at most 64 items"),
     "no tweets": (b'{"tweets": []}', "at least 1 item"),
 }
+
+
+# Blank only once normalised, as the model would see them (tests/test_text.py): refused like blank text.
+INVISIBLE_ONLY = ["&nbsp;", "&#32;&#32;", "\u200b", "\ufeff", "\u00ad", "\u0000"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", INVISIBLE_ONLY)
+def test_text_that_normalises_to_nothing_is_a_400_on_every_route(server: str, text: str):
+    answers = [
+        call(f"{server}/predict", json.dumps({"tweets": ["fine", text]}).encode()),
+        call(f"{server}/predict?tweet={urllib.parse.quote(text)}", method="GET"),
+        call(f"{server}/feedback", json.dumps({"tweet": text, "label": "neutral"}).encode()),
+    ]
+    for status, answer in answers:
+        assert status == 400 and "empty or whitespace only" in answer["error"], (status, answer)
+
+
+@pytest.mark.slow
+def test_emoji_carry_sentiment_through_the_served_model(server: str):
+    """Emoji reach the model as words (`normalise`): 😍 reads positive, 😡 negative, alone or after text."""
+    pairs = [("😍😍😍", "😡😡😡"), ("I am 😍", "I am 😡")]
+    for loved, hated in pairs:
+        status, answer = call(f"{server}/predict", json.dumps({"tweets": [loved, hated]}).encode())
+        assert status == 200
+        assert [result["pred_label"] for result in answer] == ["positive", "negative"], answer
 
 
 @pytest.mark.slow

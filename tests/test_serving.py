@@ -22,6 +22,8 @@ def test_real_text_up_to_the_limit_is_accepted_unchanged(text: str):
     [
         ("", "empty or whitespace only"),
         (" \n\t ", "empty or whitespace only"),
+        ("&nbsp;\u200b", "empty or whitespace only"),  # nothing left once normalised
+        ("\ufeff\u00ad", "empty or whitespace only"),
         ("a" * (MAX_TWEET_CHARS + 1), f"at most {MAX_TWEET_CHARS} characters"),
         (42, "valid string"),
         (None, "valid string"),

@@ -1,6 +1,8 @@
 """Text normalisation: TweetEval's rules, and the loose key used to find copies."""
 
-from tweet_sentiment.text import decode_escapes, match_key, normalise, strip_wrapping_quotes
+import pytest
+
+from tweet_sentiment.text import decode_escapes, has_emoji, match_key, normalise, strip_wrapping_quotes
 
 
 def test_normalise_follows_tweeteval():
@@ -36,3 +38,51 @@ def test_match_key_equates_real_copies_across_sources():
     assert match_key(pool) == match_key(tweeteval)
     assert match_key("Eric Church &amp; co") == match_key("eric church & co")
     assert match_key("I like it") != match_key("I don't like it")
+
+
+def test_emoji_become_words_the_tokenizer_knows():
+    assert normalise("I am 😍") == "I am smiling face with heart-eyes"
+    assert normalise("I am 😡") == "I am enraged face"
+    assert normalise("😍😍😍") != normalise("😡😡😡")
+    assert (normalise("❤️"), normalise("❤"), normalise("💔")) == ("red heart", "red heart", "broken heart")
+    assert normalise("👍🏽 nice") == normalise("👍 nice") == "thumbs up nice"  # skin tone dropped
+    assert normalise("us 👨\u200d👩\u200d👧!") == "us family man woman girl !"  # a ZWJ sequence is one emoji
+    assert normalise("@bob😂 so true") == "@user face with tears of joy so true"  # no longer part of the handle
+    assert normalise("fine :) <3 :( ♡") == "fine :) <3 :( ♡"  # emoticons and non-emoji symbols stay as typed
+
+
+INVISIBLE_ONLY = ["&nbsp;", "&#32;&#32;", "\u200b", "\ufeff", "\u00ad", "\u0000", "\u200d\u2060", ' "" ']
+
+
+@pytest.mark.parametrize("text", INVISIBLE_ONLY)
+def test_text_that_is_invisible_once_decoded_normalises_to_nothing(text: str):
+    assert normalise(text) == ""
+
+
+def test_invisible_characters_never_glue_to_a_word():
+    assert normalise("@bob\u200bawful") == "@user awful"  # a zero-width space is a word break
+    assert normalise("\ufeff@bob great") == "@user great"  # a BOM no longer hides the handle
+    assert normalise("won\u00adderful \u202ahttps://t.co/x\u202c") == "wonderful http"  # soft hyphen, bidi marks
+    assert normalise("a\u0000b\tc\x7f") == "ab c"
+    # A bidi mark or BOM between words is a word break; joiners inside a word are not.
+    assert normalise("hi\u200e@bob") == "hi @user"
+    assert normalise("see\ufeffhttps://t.co/x") == "see http"
+    assert normalise("@\u2060bob said") == "@user said"  # a word joiner that kept a mention from notifying
+
+
+def test_wrapping_quotes_go_on_every_split_inner_quotes_stay():
+    assert normalise('"He said ""hi"" today" ') == 'He said "hi" today'
+    assert normalise('a "quote" inside') == 'a "quote" inside'
+    assert normalise('"""nested"""') == "nested"
+
+
+@pytest.mark.parametrize(
+    "text", ['"""x"""', "&am\u00adp;amp; ok", "😂&#128514;", '\ufeff"hi"', "&quot;&quot;quoted&quot;&quot;", "@😡x"]
+)
+def test_normalising_twice_changes_nothing(text: str):
+    assert normalise(normalise(text)) == normalise(text)
+
+
+def test_has_emoji_counts_what_the_emoji_package_counts():
+    texts = ["ok 😂", "ok", "ok ♡", "café", "#️⃣ keycap", ":)", "ok &#128514;", "1 café"]
+    assert [has_emoji(text) for text in texts] == [True, False, False, False, True, False, True, False]

@@ -29,6 +29,7 @@ from tweet_sentiment.training import (
     training_arguments,
     weighted_cross_entropy,
 )
+from tweet_sentiment.weight_averaging import ema_decay
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -146,3 +147,47 @@ def test_head_only_finetune_trains_the_head_keeps_the_encoder_and_logs_to_dvcliv
     # ...but no run timings: a tracked out must not change when the inputs do not.
     logged = [path.name for path in (tmp_path / "live").rglob("*")] + list(metrics["eval"]) + list(metrics)
     assert not [name for name in logged if "runtime" in name or "per_second" in name]
+
+
+def test_ema_decay_has_the_time_constant_asked_for():
+    decay = ema_decay(1 / 3, 1481)  # the default run: a third of its 1,481-step epochs
+    assert decay**494 == pytest.approx(np.exp(-1), rel=1e-3)  # after one time constant, 1/e is left
+    assert ema_decay(0.33, 1) == pytest.approx(np.exp(-1))  # never shorter than one step
+
+
+def _short_head_run(splits, tokenizer, tmp_path: Path, ema_epochs: float) -> list[dict]:
+    """Two epochs of 6 head-only steps on real tweets; the Trainer's log history."""
+    params = load_params(REPO / "params.yaml")
+    train_params = replace(params.train, mode="head", ema_epochs=ema_epochs)
+    params = replace(params, lr=1e-3, epochs=2, batch_size=16, train=train_params)
+    set_seed(params.seed)
+    train = TokenizedSplit.from_frame(splits["train"].sample(96, random_state=params.seed), tokenizer, 64)
+    val = TokenizedSplit.from_frame(splits["val"].sample(48, random_state=params.seed), tokenizer, 64)
+    model = load_classifier(EMBEDDED_MODEL_ID)
+    trainer = finetune(build_trainer(params, model, tokenizer, train, val, None, tmp_path / f"ema{ema_epochs}"))
+    return trainer.state.log_history
+
+
+def test_weight_averaging_keeps_the_better_of_raw_and_average_and_leaves_training_as_it_was(
+    splits, tokenizer, tmp_path: Path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    plain = [
+        entry[f"eval_{BEST_METRIC}"]
+        for entry in _short_head_run(splits, tokenizer, tmp_path, 0.0)
+        if f"eval_{BEST_METRIC}" in entry
+    ]
+    history = _short_head_run(splits, tokenizer, tmp_path, 0.5)
+
+    def logged(key: str) -> list[float]:
+        return [entry[key] for entry in history if key in entry]
+
+    raw, average, evaluated = (
+        logged("eval_raw_macro_recall"),
+        logged("eval_average_macro_recall"),
+        logged(f"eval_{BEST_METRIC}"),
+    )
+    assert len(raw) == len(average) == len(evaluated) == 2  # scored at each epoch's end
+    # Scoring the average draws nothing from training's random stream: the raw weights are the plain run's.
+    assert raw == plain
+    assert evaluated == [max(pair) for pair in zip(raw, average, strict=True)]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tweet_sentiment.labels import ID2LABEL, LABELS
-from tweet_sentiment.text import decode_escapes, match_key, normalise, strip_wrapping_quotes
+from tweet_sentiment.text import decode_escapes, match_key, normalise
 
 COLUMNS = ["id", "text", "label"]
 # Why a row is not trained on, in the order cleaning tests them (a row counts once, for the first).
@@ -102,7 +102,12 @@ def read_semeval_tsv(path: Path) -> pd.DataFrame:
 
 
 def read_tweeteval_split(text_path: Path, labels_path: Path) -> pd.DataFrame:
-    """Read a TweetEval split: one tweet a line, and its label id (0/1/2) a line."""
+    """Read a TweetEval split: one tweet a line, and its label id (0/1/2) a line.
+
+    Texts stay as a client would send them (only the export's `\\uXXXX` escapes
+    decoded): emoji included, so `evaluate` can score the tweets that have
+    some; every model path normalises them (`tokenize`, `Predictor`).
+    """
     texts = read_text(text_path).splitlines()
     label_lines = read_text(labels_path).splitlines()
     if len(texts) != len(label_lines):
@@ -117,7 +122,7 @@ def read_tweeteval_split(text_path: Path, labels_path: Path) -> pd.DataFrame:
         except (ValueError, KeyError):
             raise DataError(f"{labels_path}:{number}: unknown label id {value!r}; expected 0, 1 or 2.") from None
     ids = [f"{text_path.name.split('_')[0]}-{i}" for i in range(len(texts))]
-    frame = pd.DataFrame({"id": ids, "text": [normalise(t) for t in texts], "label": labels})
+    frame = pd.DataFrame({"id": ids, "text": [decode_escapes(t) for t in texts], "label": labels})
     return frame[COLUMNS]
 
 
@@ -308,8 +313,8 @@ def clean_training_pool(
     """
     count = RowCount(read=len(raw))
     frame = count.keep(raw, raw["label"].notna(), "label_dropped")
-    frame = frame.assign(text=frame["text"].map(lambda t: strip_wrapping_quotes(decode_escapes(t)).strip()))
-    frame = count.keep(frame, frame["text"] != "", "empty_text")
+    frame = frame.assign(text=frame["text"].map(decode_escapes))
+    frame = count.keep(frame, frame["text"].map(normalise) != "", "empty_text")
     frame = resolve_conflicts(frame, count)
     frame = frame.assign(key=frame["text"].map(match_key))
     frame = count.keep(frame, ~frame["key"].isin({match_key(text) for text in held_out_texts}), "in_evaluation_split")

@@ -82,6 +82,7 @@ class DataParams:
 @dataclass(frozen=True)
 class TokenizeParams:
     max_length: int = rules(POSITIVE)
+    emoji_share: float = rules(NOT_NEGATIVE, AT_MOST_ONE)  # of training tweets, those given emoji
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class TrainParams:
     warmup_ratio: float
     label_smoothing: float = rules(BELOW_ONE, NOT_NEGATIVE)
     early_stopping_patience: int
+    ema_epochs: float = rules(NOT_NEGATIVE)  # time constant of the weights' EMA, in epochs; 0: no averaging
     eval_batch_size: int = rules(POSITIVE)
     bf16: bool | str = rules(one_of("auto", True, False))  # auto (probe the hardware), true or false
 

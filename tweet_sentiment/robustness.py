@@ -1,7 +1,7 @@
 """Controlled shifts of tweet text, to score the model under drift.
 
 Each perturbation is a small function `(text, rng) -> str` that mimics one way
-served tweets may differ from TweetEval: typos, case, no emoji or hashtags,
+served tweets may differ from TweetEval: typos, case, no emoji (or hashtags),
 extra links and handles, cut-off text. `evaluate` scores the same sample of
 test tweets under each, next to `original`, so a drop is the shift's effect
 alone. Perturbed text goes through the model's own `normalise()` like any
@@ -16,9 +16,11 @@ import re
 import zlib
 from collections.abc import Callable, Sequence
 
+import emoji
 import numpy as np
 
 from tweet_sentiment.scores import headline_scores
+from tweet_sentiment.text import normalise
 
 Perturbation = Callable[[str, np.random.Generator], str]
 
@@ -26,11 +28,6 @@ TYPO_RATE = 0.25  # share of eligible words that get one typo
 _TYPO_MIN_LENGTH = 4  # words longer than 3 characters
 _TOKEN = re.compile(r"\S+")
 _ALNUM = np.array(list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
-# Emoji: pictographs, emoticons, transport, supplemental symbols (U+1F000-U+1FAFF,
-# flags and skin tones included), misc symbols and dingbats (U+2600-U+27BF),
-# a few older symbols used as emoji (stars, clocks, arrows), and the invisible
-# joiners and selectors that glue emoji sequences together.
-_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2300-\u23ff\u2b00-\u2bff\u200d\ufe0e\ufe0f\u20e3]+")
 # A hashtag token, `#` plus its word; not an HTML entity's `&#39;`.
 _HASHTAG = re.compile(r"(?<![\w&])#\w+")
 
@@ -84,13 +81,18 @@ def uppercase(text: str, rng: np.random.Generator) -> str:
     return _map_words(text, str.upper)
 
 
-def no_emoji_hashtags(text: str, rng: np.random.Generator) -> str:
-    """Emoji and whole `#hashtag` tokens removed: clients or exports that drop them.
+def no_emoji(text: str, rng: np.random.Generator) -> str:
+    """Every emoji removed (the `emoji` package's, sequences whole): clients or exports that drop them.
 
-    Both often carry the sentiment (`😍`, `#blessed`), so this measures how much
-    the model leans on them.
+    Emoji often carry the sentiment (`😍`, `😡`), so this measures how much the
+    model has learned to read them; only tweets with emoji change.
     """
-    return " ".join(_HASHTAG.sub(" ", _EMOJI.sub(" ", text)).split())
+    return " ".join(emoji.replace_emoji(text, " ").split())
+
+
+def no_emoji_hashtags(text: str, rng: np.random.Generator) -> str:
+    """Emoji and whole `#hashtag` tokens removed, as `no_emoji` and then hashtags (`#blessed`)."""
+    return " ".join(_HASHTAG.sub(" ", no_emoji(text, rng)).split())
 
 
 def added_urls_handles(text: str, rng: np.random.Generator) -> str:
@@ -112,7 +114,7 @@ def truncated(text: str, rng: np.random.Generator) -> str:
 # The shifts in table order, `original` first.
 PERTURBATIONS: dict[str, Perturbation] = {
     function.__name__: function
-    for function in (original, typos, lowercase, uppercase, no_emoji_hashtags, added_urls_handles, truncated)
+    for function in (original, typos, lowercase, uppercase, no_emoji, no_emoji_hashtags, added_urls_handles, truncated)
 }
 
 
@@ -142,12 +144,15 @@ def robustness_table(
     """One row per perturbation: headline scores, the macro recall drop vs `original`, share changed.
 
     `predict` maps texts to predicted label ids. Every row scores the same tweets.
+    `changed` is the share of tweets whose normalised text, what reaches the
+    model, differs: an edit that normalisation undoes (spacing, say) is no shift.
     """
+    reaching_model = [normalise(text) for text in texts]
     rows = []
     for name in PERTURBATIONS:
         perturbed = perturb(texts, name, seed)
         scores = headline_scores(y_true, predict(perturbed))
         baseline = rows[0]["macro_recall"] if rows else scores["macro_recall"]  # `original` comes first
-        changed = float(np.mean([a != b for a, b in zip(texts, perturbed, strict=True)]))
+        changed = float(np.mean([a != normalise(b) for a, b in zip(reaching_model, perturbed, strict=True)]))
         rows.append({"shift": name, **scores, "drop": baseline - scores["macro_recall"], "changed": changed})
     return rows

@@ -1,4 +1,4 @@
-"""Fine-tuning with transformers' Trainer: class-weighted loss, early stopping, DVCLive."""
+"""Fine-tuning with transformers' Trainer: class-weighted loss, weight averaging, early stopping, DVCLive."""
 
 import logging
 from pathlib import Path
@@ -23,6 +23,7 @@ from tweet_sentiment.hardware import use_bf16_training
 from tweet_sentiment.params import Params
 from tweet_sentiment.scores import LABEL_IDS, headline_scores
 from tweet_sentiment.tokenized import TokenizedSplit
+from tweet_sentiment.weight_averaging import WeightAveraging
 
 log = logging.getLogger(__name__)
 BEST_METRIC = "macro_recall"
@@ -140,7 +141,7 @@ def build_trainer(
     callbacks = [EarlyStoppingCallback(early_stopping_patience=params.train.early_stopping_patience)]
     if live is not None:
         callbacks.append(DeterministicDVCLiveCallback(live=live))
-    return Trainer(
+    trainer = Trainer(
         model=model,
         args=training_arguments(params, output_dir, len(train)),
         train_dataset=train,
@@ -153,6 +154,9 @@ def build_trainer(
         ),
         callbacks=callbacks,
     )
+    if params.train.ema_epochs > 0:
+        trainer.add_callback(WeightAveraging(trainer, params.train.ema_epochs))
+    return trainer
 
 
 def finetune(trainer: Trainer) -> Trainer:

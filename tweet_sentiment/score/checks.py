@@ -2,7 +2,7 @@
 
 A row is scored when its text is a string of valid UTF-8 that `POST /predict`
 would accept (the service's own `Tweet` validator: not empty or whitespace
-only, at most `MAX_TWEET_CHARS` characters). The model-side rule, that the
+only once normalised, at most `MAX_TWEET_CHARS` characters). The model-side rule, that the
 tokenizer leaves at least one word piece, is `scoring.score_texts`'s.
 """
 
@@ -28,7 +28,7 @@ class Rejection:
     detail: str
 
 
-NO_TOKENS = Rejection("no_tokens", "nothing left once normalised and tokenized (invisible characters only)")
+NO_TOKENS = Rejection("no_tokens", "no word piece left once tokenized (replacement characters or combining marks only)")
 
 
 def is_missing(value: object) -> bool:
@@ -61,5 +61,5 @@ def check_text(value: object) -> Rejection | None:
         kind = error.errors()[0]["type"]
         if kind == "string_too_long":
             return Rejection("too_long", f"{len(value)} characters, over the service's limit of {MAX_TWEET_CHARS}")
-        return Rejection("blank", "empty or whitespace only")
+        return Rejection("blank", "empty or whitespace only once normalised (invisible characters count as whitespace)")
     return None

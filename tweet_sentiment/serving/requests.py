@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from tweet_sentiment.text import normalise
+
 # A child of BentoML's logger, so `bentoml serve` prints it like its own lines.
 logger = logging.getLogger("bentoml.tweet_sentiment")
 
@@ -32,8 +34,12 @@ MAX_BATCH_WAIT_S = 0.005
 
 
 def _has_text(tweet: str) -> str:
-    if not tweet.strip():
-        raise ValueError("tweet is empty or whitespace only; send the text of a tweet")
+    # On the text the model would see: `&nbsp;`, a zero-width space or a BOM alone is blank too.
+    if not normalise(tweet):
+        raise ValueError(
+            "tweet is empty or whitespace only (invisible characters and entities such as &nbsp; count as "
+            "whitespace); send the text of a tweet"
+        )
     return tweet
 
 
