@@ -212,13 +212,19 @@ def _openvino(
         reason = [line.strip() for line in str(error).splitlines() if line.strip()][-1]  # the first is a source line
         raise ModelLoadError(f"{path}: OpenVINO cannot load it ({reason})") from None
     local = threading.local()  # an infer request serves one call at a time: one per calling thread
+    # OpenVINO's Python input dispatch holds the GIL while it waits on the plugin, so two threads
+    # feeding requests at once can deadlock (seen under CPU load: both stuck in data_dispatcher,
+    # `bentoml serve` workers hung for good). One thread dispatches at a time; the inference itself
+    # runs in parallel, waited for without the lock.
+    dispatch = threading.Lock()
 
     def logits(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         if not hasattr(local, "request"):
             local.request = compiled.create_infer_request()
         inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
-        # share_inputs: no copy into the request's tensors (copying, with two requests
-        # reshaping them at once, deadlocked in bentoml's workers); outputs are copied.
-        return local.request.infer(inputs, share_inputs=True)[0]
+        with dispatch:  # share_inputs: no copy into the request's tensors
+            local.request.start_async(inputs, share_inputs=True)
+        local.request.wait()
+        return local.request.get_output_tensor(0).data.copy()
 
     return logits, config["INFERENCE_PRECISION_HINT"] == "bf16"
