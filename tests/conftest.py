@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -108,6 +109,19 @@ def emulator(tmp_path: Path) -> Iterator:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_temp_files(tmp_path_factory) -> Path:
+    """Temporary files of the suite and of every command it starts go under pytest's basetemp.
+
+    A stage that a test kills cannot clean its `tempfile` folders (an ONNX export is 90 MB);
+    here they go with the basetemp, which pytest removes after a passing run (pyproject.toml).
+    """
+    folder = tmp_path_factory.mktemp("tmp")
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None  # gettempdir() caches its first answer; let it read TMPDIR again
+    return folder
 
 
 @pytest.fixture(scope="session", autouse=True)
