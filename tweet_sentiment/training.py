@@ -1,11 +1,13 @@
 """Fine-tuning with transformers' Trainer: class-weighted loss, weight averaging, early stopping, DVCLive."""
 
+from __future__ import annotations
+
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from dvclive import Live
 from sklearn.utils.class_weight import compute_class_weight
 from transformers import (
     DataCollatorWithPadding,
@@ -24,6 +26,9 @@ from tweet_sentiment.params import Params
 from tweet_sentiment.scores import LABEL_IDS, headline_scores
 from tweet_sentiment.tokenized import TokenizedSplit
 from tweet_sentiment.weight_averaging import WeightAveraging
+
+if TYPE_CHECKING:  # only `finetune` logs: a sweep elsewhere (scripts/sweep_recipes.py) needs no dvclive
+    from dvclive import Live
 
 log = logging.getLogger(__name__)
 BEST_METRIC = "macro_recall"

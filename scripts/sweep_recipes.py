@@ -1,0 +1,293 @@
+"""A recipe sweep over seeds: each setting x seed fine-tuned as `finetune` does and scored as `evaluate` does.
+
+One seed moves TweetEval test macro recall by about 0.4 points and the 809 test
+tweets with emoji by about 2 (docs/pipeline.md, Emoji), as much as the settings
+differ, so a setting is judged by its mean over several seeds. This runs
+`--workers` trainings at once (a GPU holds many of this 22.7M-parameter model;
+on a CPU use 1) and writes, as each run ends:
+
+- `OUT/results.jsonl`: one line per run: the setting, seed, validation macro
+  recall per epoch and of the kept weights, `val_synthetic_emoji`, `test`,
+  `test_emoji` and `test_no_emoji`, and the training time in seconds;
+- `OUT/probabilities.npz`: each run's class probabilities on val and test
+  (float16, shape (tweets, 3)), for seed averages.
+
+Choose settings on `val` and `val_synthetic_emoji` only; test is the outcome.
+Needs data/prepared (`dvc repro download`) and, for `tapt`, nothing else:
+continued masked-LM pretraining on the training tweets (Gururangan et al. 2020,
+"Don't Stop Pretraining") is done here, once per sweep, not by the pipeline.
+
+    python scripts/sweep_recipes.py --out sweep --workers 12 --seeds 42 1 2 --settings default emoji0.05
+"""
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import replace
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tweet_sentiment import paths
+from tweet_sentiment.labels import LABEL2ID
+from tweet_sentiment.params import Params, load_params
+
+log = logging.getLogger("sweep")
+SYNTHETIC_SEED = 43  # `evaluate` draws val_synthetic_emoji with seed + 1: the default seed's set, for every run
+TAPT = {"epochs": 1, "lr": 1e-4, "batch_size": 64, "mlm_probability": 0.15}
+
+# name -> (changes to params.yaml as `section.key`: value, whether to start from the TAPT encoder)
+SETTINGS: dict[str, tuple[dict[str, float | int], bool]] = {
+    "default": ({}, False),
+    "emoji0.05": ({"tokenize.emoji_share": 0.05}, False),
+    "emoji0.1": ({"tokenize.emoji_share": 0.1}, False),
+    "epochs3": ({"epochs": 3}, False),
+    "tapt": ({}, True),
+}
+
+
+def with_changes(params: Params, changes: dict[str, float | int]) -> Params:
+    """`params` with `section.key` (or top-level `key`) values replaced."""
+    for dotted, value in changes.items():
+        section, _, key = dotted.rpartition(".")
+        params = (
+            replace(params, **{section: replace(getattr(params, section), **{key: value})})
+            if section
+            else replace(params, **{key: value})
+        )
+    return params
+
+
+def prepare_splits(work: Path, tokenizer_dir: Path) -> None:
+    """Normalised train (pickle), tokenized val/test/val_synthetic_emoji and the test emoji mask, under `work`."""
+    from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
+    from tweet_sentiment.modeling import load_tokenizer
+    from tweet_sentiment.text import has_emoji, normalise
+    from tweet_sentiment.tokenized import TokenizedSplit
+
+    tokenizer = load_tokenizer(str(tokenizer_dir))
+    frames = {
+        name: pd.read_csv(paths.PREPARED / f"{name}.csv", dtype=str, keep_default_na=False) for name in paths.SPLITS
+    }
+    np.save(work / "test_has_emoji.npy", frames["test"]["text"].map(has_emoji).to_numpy())
+    normalised = {name: frame.assign(text=frame["text"].map(normalise)) for name, frame in frames.items()}
+    normalised["train"].to_pickle(work / "train.pkl")
+    val = normalised["val"]
+    synthetic = val.assign(text=add_emoji(val["text"], val["label"], 1.0, SYNTHETIC_SEED, EmojiRanking.load()))
+    for name, frame in {"val": val, "test": normalised["test"], "val_synthetic_emoji": synthetic}.items():
+        TokenizedSplit.from_frame(frame, tokenizer, 128).save(work / f"{name}.npz")
+
+
+def upcast_base_model(source: Path, target: Path) -> None:
+    """The base encoder in fp32 (a half-precision copy travels in half the bytes), with its tokenizer."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    AutoModel.from_pretrained(source, dtype=torch.float32).save_pretrained(target)
+    AutoTokenizer.from_pretrained(source).save_pretrained(target)
+
+
+def continue_pretraining(base: Path, work: Path, target: Path, seed: int, limit: int | None) -> dict:
+    """Masked-LM training of the base encoder on the training tweets (TAPT); saves the encoder to `target`.
+
+    The MLM head is new (the sentence-transformers checkpoint has none); only the
+    encoder is kept, with the base model's pooler, which MLM does not train.
+    """
+    import torch
+    from transformers import (
+        AutoModel,
+        AutoModelForMaskedLM,
+        AutoTokenizer,
+        DataCollatorForLanguageModeling,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+
+    set_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    texts = pd.read_pickle(work / "train.pkl")["text"].tolist()[:limit]
+    encoded = tokenizer(texts, truncation=True, max_length=128)["input_ids"]
+    dataset = [{"input_ids": ids} for ids in encoded]
+    mlm = AutoModelForMaskedLM.from_pretrained(base, dtype=torch.float32)
+    started = time.perf_counter()
+    Trainer(
+        model=mlm,
+        args=TrainingArguments(
+            output_dir=str(work / "tapt-checkpoints"),
+            learning_rate=TAPT["lr"],
+            num_train_epochs=TAPT["epochs"],
+            per_device_train_batch_size=TAPT["batch_size"],
+            warmup_steps=0.06,
+            weight_decay=0.01,
+            save_strategy="no",
+            report_to="none",
+            logging_steps=100,
+            seed=seed,
+        ),
+        train_dataset=dataset,
+        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm_probability=TAPT["mlm_probability"]),
+    ).train()
+    encoder = AutoModel.from_pretrained(base, dtype=torch.float32)
+    missing = encoder.load_state_dict(mlm.base_model.state_dict(), strict=False).missing_keys
+    encoder.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return {"tapt_seconds": round(time.perf_counter() - started, 1), "kept_from_base": missing}
+
+
+def predict_proba(model, split, tokenizer) -> np.ndarray:
+    """Class probabilities, shape (len(split), 3), in the split's order.
+
+    Not `Trainer.predict`: with `group_by_length` it batches evaluation tweets by
+    length too, so its predictions come in another order than the split's rows.
+    """
+    import torch
+    from transformers import DataCollatorWithPadding
+
+    loader = torch.utils.data.DataLoader(split, batch_size=256, collate_fn=DataCollatorWithPadding(tokenizer))
+    model.eval()
+    batches = []
+    with torch.no_grad():
+        for batch in loader:
+            inputs = {key: value.to(model.device) for key, value in batch.items() if key != "labels"}
+            batches.append(torch.softmax(model(**inputs).logits.float(), dim=-1).cpu().numpy())
+    return np.concatenate(batches)
+
+
+def train_and_score(setting: str, seed: int, base: Path, work: Path, limit: int | None) -> dict:
+    """One run: `finetune`'s Trainer on the setting's training tweets, then val, synthetic-emoji and test scores."""
+    import torch
+    from transformers import set_seed
+    from transformers.utils import logging as hf_logging
+
+    from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
+    from tweet_sentiment.modeling import load_classifier, load_tokenizer
+    from tweet_sentiment.scores import headline_scores
+    from tweet_sentiment.tokenized import TokenizedSplit
+    from tweet_sentiment.training import build_trainer, finetune
+
+    torch.set_num_threads(1)
+    hf_logging.set_verbosity_error()  # also turns the Trainer's progress bars off: many runs share one log
+    changes, from_tapt = SETTINGS[setting]
+    params = with_changes(load_params(), {**changes, "seed": seed, "max_train_samples": limit, "train.bf16": False})
+    set_seed(seed)
+    tokenizer = load_tokenizer(str(base))
+    train = pd.read_pickle(work / "train.pkl")
+    if (share := params.tokenize.emoji_share) > 0:
+        train = train.assign(text=add_emoji(train["text"], train["label"], share, seed, EmojiRanking.load()))
+    train_split = TokenizedSplit.from_frame(train, tokenizer, params.tokenize.max_length).subset(limit, seed)
+    splits = {name: TokenizedSplit.load(work / f"{name}.npz") for name in ("val", "test", "val_synthetic_emoji")}
+    model = load_classifier(str(work / "tapt" if from_tapt else base))
+    run_dir = work / f"run-{setting}-{seed}"
+    started = time.perf_counter()
+    trainer = finetune(build_trainer(params, model, tokenizer, train_split, splits["val"], None, run_dir))
+    seconds = time.perf_counter() - started
+    shutil.rmtree(run_dir, ignore_errors=True)
+    probabilities = {name: predict_proba(trainer.model, split, tokenizer) for name, split in splits.items()}
+    has_emoji = np.load(work / "test_has_emoji.npy")
+    test_labels = splits["test"].labels
+    test_predicted = probabilities["test"].argmax(axis=1)
+    scores = {
+        name: headline_scores(split.labels, probabilities[name].argmax(axis=1))["macro_recall"]
+        for name, split in splits.items()
+    }
+    for subset, mask in (("test_emoji", has_emoji), ("test_no_emoji", ~has_emoji)):
+        scores[subset] = headline_scores(test_labels[mask], test_predicted[mask])["macro_recall"]
+    history = [entry["eval_macro_recall"] for entry in trainer.state.log_history if "eval_macro_recall" in entry]
+    emoji_recall = {
+        label: float((test_predicted[has_emoji & (test_labels == i)] == i).mean()) for label, i in LABEL2ID.items()
+    }
+    result = {
+        "setting": setting,
+        "seed": seed,
+        **{name: round(score, 4) for name, score in scores.items()},
+        "val_per_epoch": [round(score, 4) for score in history],
+        "test_emoji_recall_per_class": {label: round(value, 3) for label, value in emoji_recall.items()},
+        "train_seconds": round(seconds, 1),
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+    }
+    return {
+        "result": result,
+        "probabilities": {k: v.astype(np.float16) for k, v in probabilities.items() if k != "val_synthetic_emoji"},
+    }
+
+
+def next_job(pending: list[tuple[str, int]], tapt_ready: bool) -> tuple[str, int] | None:
+    """The first pending (setting, seed) that can start: a `tapt` run waits for the TAPT encoder."""
+    return next((job for job in pending if tapt_ready or not SETTINGS[job[0]][1]), None)
+
+
+def run_sweep(args: argparse.Namespace) -> None:
+    out, work = Path(args.out), Path(args.work)
+    out.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    base = work / "base"
+    upcast_base_model(Path(args.base_model), base)
+    prepare_splits(work, base)
+    log.info("splits ready")
+    # Seed-major, so that a spent budget leaves every setting with about as many seeds.
+    pending = [(setting, seed) for seed in args.seeds for setting in args.settings]
+    tapt_ready = not any(SETTINGS[setting][1] for setting in args.settings)
+    deadline = time.monotonic() + args.budget_s
+    stored: dict[str, np.ndarray] = {}
+    pool = ProcessPoolExecutor(args.workers, mp_context=get_context("spawn"))
+    with pool, (out / "results.jsonl").open("a", encoding="utf-8") as results:
+        running: dict[Future, tuple[str, int | None]] = {}
+        if not tapt_ready:  # the TAPT encoder (seeded with the first seed) is trained while other runs start
+            job = pool.submit(continue_pretraining, base, work, work / "tapt", args.seeds[0], args.max_train_samples)
+            running[job] = ("tapt-pretraining", None)
+        while running or (pending and time.monotonic() < deadline):
+            while len(running) < args.workers and time.monotonic() < deadline:
+                if (job := next_job(pending, tapt_ready)) is None:
+                    break
+                pending.remove(job)
+                running[pool.submit(train_and_score, *job, base, work, args.max_train_samples)] = job
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                setting, seed = running.pop(future)
+                if future.exception() is not None:
+                    log.error("%s seed %s failed: %r", setting, seed, future.exception())
+                    if seed is None:  # no TAPT encoder: its runs cannot start
+                        pending = [job for job in pending if not SETTINGS[job[0]][1]]
+                    continue
+                if seed is None:
+                    tapt_ready = True
+                    value = {"result": {"setting": setting, **future.result()}, "probabilities": {}}
+                else:
+                    value = future.result()
+                results.write(json.dumps(value["result"]) + "\n")
+                results.flush()
+                log.info("%s", value["result"])
+                stored.update({f"{setting}/{seed}/{split}": array for split, array in value["probabilities"].items()})
+                np.savez_compressed(out / "probabilities.npz", **stored)
+    if pending:
+        log.info("not run (budget spent): %s", pending)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="results.jsonl and probabilities.npz go here")
+    parser.add_argument("--work", default=os.environ.get("TMPDIR", "/tmp") + "/sweep-work")
+    parser.add_argument("--base-model", default=None, help="a save_pretrained dir (default: the embedded MiniLM)")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
+    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
+    parser.add_argument("--max-train-samples", type=int, default=None, help="a seeded sample (a quick check)")
+    parser.add_argument("--budget-s", type=float, default=float("inf"), help="start no run after this many seconds")
+    args = parser.parse_args()
+    if args.base_model is None:
+        from tweet_sentiment.modeling import resolve_model_source
+
+        args.base_model = resolve_model_source(load_params().base_model)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    run_sweep(args)
+
+
+if __name__ == "__main__":
+    main()
