@@ -1,23 +1,27 @@
 """A recipe sweep over seeds: each setting x seed fine-tuned as `finetune` does and scored as `evaluate` does.
 
-One seed moves TweetEval test macro recall by about 0.4 points and the 809 test
-tweets with emoji by about 2 (docs/pipeline.md, Emoji), as much as the settings
-differ, so a setting is judged by its mean over several seeds. This runs
+The seed alone moves TweetEval test macro recall by about 0.3 points (standard
+deviation) and the 809 test tweets with emoji by about 1 (docs/pipeline.md), as
+much as the settings differ, so a setting is judged by its mean over seeds. This runs
 `--workers` trainings at once (a GPU holds many of this 22.7M-parameter model;
 on a CPU use 1) and writes, as each run ends:
 
 - `OUT/results.jsonl`: one line per run: the setting, seed, validation macro
   recall per epoch and of the kept weights, `val_synthetic_emoji`, `test`,
-  `test_emoji` and `test_no_emoji`, and the training time in seconds;
+  `test_emoji` and `test_no_emoji`, recall per class on the emoji tweets, the
+  training time in seconds and the device; a `tapt-pretraining` line gives the
+  TAPT encoder's seed and time. Lines are appended to an existing file;
 - `OUT/probabilities.npz`: each run's class probabilities on val and test
-  (float16, shape (tweets, 3)), for seed averages.
+  (float16, shape (tweets, 3)) under `setting/seed/split`, for seed averages;
+  runs already in the file are kept.
 
 Choose settings on `val` and `val_synthetic_emoji` only; test is the outcome.
 Needs data/prepared (`dvc repro download`) and, for `tapt`, nothing else:
 continued masked-LM pretraining on the training tweets (Gururangan et al. 2020,
-"Don't Stop Pretraining") is done here, once per sweep, not by the pipeline.
+"Don't Stop Pretraining") is done here, once per sweep (seeded with the first
+seed, in one of the `--workers` slots), not by the pipeline.
 
-    python scripts/sweep_recipes.py --out sweep --workers 12 --seeds 42 1 2 --settings default emoji0.05
+    python scripts/sweep_recipes.py --out sweep --workers 14 --seeds 42 1 2 --settings default emoji0.05
 """
 
 import argparse
@@ -26,10 +30,12 @@ import logging
 import os
 import shutil
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -39,16 +45,20 @@ from tweet_sentiment.labels import LABEL2ID
 from tweet_sentiment.params import Params, load_params
 
 log = logging.getLogger("sweep")
-SYNTHETIC_SEED = 43  # `evaluate` draws val_synthetic_emoji with seed + 1: the default seed's set, for every run
 TAPT = {"epochs": 1, "lr": 1e-4, "batch_size": 64, "mlm_probability": 0.15}
 
-# name -> (changes to params.yaml as `section.key`: value, whether to start from the TAPT encoder)
-SETTINGS: dict[str, tuple[dict[str, float | int], bool]] = {
-    "default": ({}, False),
-    "emoji0.05": ({"tokenize.emoji_share": 0.05}, False),
-    "emoji0.1": ({"tokenize.emoji_share": 0.1}, False),
-    "epochs3": ({"epochs": 3}, False),
-    "tapt": ({}, True),
+
+class Setting(NamedTuple):
+    changes: dict[str, float | int]  # to params.yaml, as `section.key` (or `key`): value
+    from_tapt: bool = False  # fine-tune the TAPT encoder instead of the base model
+
+
+SETTINGS = {
+    "default": Setting({}),
+    "emoji0.05": Setting({"tokenize.emoji_share": 0.05}),
+    "emoji0.1": Setting({"tokenize.emoji_share": 0.1}),
+    "epochs3": Setting({"epochs": 3}),
+    "tapt": Setting({}, from_tapt=True),
 }
 
 
@@ -71,6 +81,7 @@ def prepare_splits(work: Path, tokenizer_dir: Path) -> None:
     from tweet_sentiment.text import has_emoji, normalise
     from tweet_sentiment.tokenized import TokenizedSplit
 
+    params = load_params()
     tokenizer = load_tokenizer(str(tokenizer_dir))
     frames = {
         name: pd.read_csv(paths.PREPARED / f"{name}.csv", dtype=str, keep_default_na=False) for name in paths.SPLITS
@@ -79,9 +90,10 @@ def prepare_splits(work: Path, tokenizer_dir: Path) -> None:
     normalised = {name: frame.assign(text=frame["text"].map(normalise)) for name, frame in frames.items()}
     normalised["train"].to_pickle(work / "train.pkl")
     val = normalised["val"]
-    synthetic = val.assign(text=add_emoji(val["text"], val["label"], 1.0, SYNTHETIC_SEED, EmojiRanking.load()))
+    # As `evaluate` draws it (seed + 1), with params.yaml's seed: the same set for every run.
+    synthetic = val.assign(text=add_emoji(val["text"], val["label"], 1.0, params.seed + 1, EmojiRanking.load()))
     for name, frame in {"val": val, "test": normalised["test"], "val_synthetic_emoji": synthetic}.items():
-        TokenizedSplit.from_frame(frame, tokenizer, 128).save(work / f"{name}.npz")
+        TokenizedSplit.from_frame(frame, tokenizer, params.tokenize.max_length).save(work / f"{name}.npz")
 
 
 def upcast_base_model(source: Path, target: Path) -> None:
@@ -98,6 +110,7 @@ def continue_pretraining(base: Path, work: Path, target: Path, seed: int, limit:
 
     The MLM head is new (the sentence-transformers checkpoint has none); only the
     encoder is kept, with the base model's pooler, which MLM does not train.
+    Raises RuntimeError if the encoder's weights do not carry over by name.
     """
     import torch
     from transformers import (
@@ -109,11 +122,16 @@ def continue_pretraining(base: Path, work: Path, target: Path, seed: int, limit:
         TrainingArguments,
         set_seed,
     )
+    from transformers.utils import logging as hf_logging
 
+    torch.set_num_threads(1)
+    hf_logging.set_verbosity_error()
     set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    texts = pd.read_pickle(work / "train.pkl")["text"].tolist()[:limit]
-    encoded = tokenizer(texts, truncation=True, max_length=128)["input_ids"]
+    texts = pd.read_pickle(work / "train.pkl")["text"]
+    if limit is not None and limit < len(texts):
+        texts = texts.sample(n=limit, random_state=seed)
+    encoded = tokenizer(texts.tolist(), truncation=True, max_length=load_params().tokenize.max_length)["input_ids"]
     dataset = [{"input_ids": ids} for ids in encoded]
     mlm = AutoModelForMaskedLM.from_pretrained(base, dtype=torch.float32)
     started = time.perf_counter()
@@ -135,10 +153,13 @@ def continue_pretraining(base: Path, work: Path, target: Path, seed: int, limit:
         data_collator=DataCollatorForLanguageModeling(tokenizer, mlm_probability=TAPT["mlm_probability"]),
     ).train()
     encoder = AutoModel.from_pretrained(base, dtype=torch.float32)
-    missing = encoder.load_state_dict(mlm.base_model.state_dict(), strict=False).missing_keys
+    loaded = encoder.load_state_dict(mlm.base_model.state_dict(), strict=False)
+    if loaded.unexpected_keys or any(not key.startswith("pooler.") for key in loaded.missing_keys):
+        raise RuntimeError(f"the MLM encoder's weights do not match the base model's: {loaded}")
     encoder.save_pretrained(target)
     tokenizer.save_pretrained(target)
-    return {"tapt_seconds": round(time.perf_counter() - started, 1), "kept_from_base": missing}
+    seconds = round(time.perf_counter() - started, 1)
+    return {"tapt_seed": seed, "tapt_seconds": seconds, "kept_from_base": loaded.missing_keys}
 
 
 def predict_proba(model, split, tokenizer) -> np.ndarray:
@@ -218,9 +239,54 @@ def train_and_score(setting: str, seed: int, base: Path, work: Path, limit: int 
     }
 
 
-def next_job(pending: list[tuple[str, int]], tapt_ready: bool) -> tuple[str, int] | None:
+Job = tuple[str, int | None]  # (setting, seed); TAPT_JOB has no seed
+TAPT_JOB: Job = ("tapt-pretraining", None)
+
+
+def next_job(pending: list[Job], tapt_ready: bool) -> Job | None:
     """The first pending (setting, seed) that can start: a `tapt` run waits for the TAPT encoder."""
-    return next((job for job in pending if tapt_ready or not SETTINGS[job[0]][1]), None)
+    return next((job for job in pending if tapt_ready or not SETTINGS[job[0]].from_tapt), None)
+
+
+def schedule(
+    pool: Executor,
+    pending: list[Job],
+    start: Callable[[Executor, Job], Future],
+    record: Callable[[Job, dict], None],
+    workers: int,
+    deadline: float,
+) -> list[Job]:
+    """Run `pending` on `pool`, at most `workers` at once, none started after `deadline` (time.monotonic).
+
+    The TAPT encoder is trained first, in one of the slots, where a `tapt` run is
+    pending; `tapt` runs start once it is there, and are dropped if it fails. A
+    failed run is logged and skipped. `record` gets each finished job and its
+    result. Returns the jobs that were never started.
+    """
+    pending = list(pending)
+    running: dict[Future, Job] = {}
+    tapt_ready = not any(SETTINGS[setting].from_tapt for setting, _ in pending)
+    if not tapt_ready:
+        running[start(pool, TAPT_JOB)] = TAPT_JOB
+    while running or (pending and time.monotonic() < deadline):
+        while len(running) < workers and time.monotonic() < deadline:
+            if (job := next_job(pending, tapt_ready)) is None:
+                break
+            pending.remove(job)
+            running[start(pool, job)] = job
+        if not running:
+            break
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            job = running.pop(future)
+            if future.exception() is not None:
+                log.error("%s seed %s failed: %r", *job, future.exception())
+                if job == TAPT_JOB:  # no encoder: its runs cannot start
+                    pending = [job for job in pending if not SETTINGS[job[0]].from_tapt]
+                continue
+            tapt_ready = tapt_ready or job == TAPT_JOB
+            record(job, future.result())
+    return pending
 
 
 def run_sweep(args: argparse.Namespace) -> None:
@@ -231,43 +297,32 @@ def run_sweep(args: argparse.Namespace) -> None:
     upcast_base_model(Path(args.base_model), base)
     prepare_splits(work, base)
     log.info("splits ready")
-    # Seed-major, so that a spent budget leaves every setting with about as many seeds.
-    pending = [(setting, seed) for seed in args.seeds for setting in args.settings]
-    tapt_ready = not any(SETTINGS[setting][1] for setting in args.settings)
-    deadline = time.monotonic() + args.budget_s
-    stored: dict[str, np.ndarray] = {}
-    pool = ProcessPoolExecutor(args.workers, mp_context=get_context("spawn"))
-    with pool, (out / "results.jsonl").open("a", encoding="utf-8") as results:
-        running: dict[Future, tuple[str, int | None]] = {}
-        if not tapt_ready:  # the TAPT encoder (seeded with the first seed) is trained while other runs start
-            job = pool.submit(continue_pretraining, base, work, work / "tapt", args.seeds[0], args.max_train_samples)
-            running[job] = ("tapt-pretraining", None)
-        while running or (pending and time.monotonic() < deadline):
-            while len(running) < args.workers and time.monotonic() < deadline:
-                if (job := next_job(pending, tapt_ready)) is None:
-                    break
-                pending.remove(job)
-                running[pool.submit(train_and_score, *job, base, work, args.max_train_samples)] = job
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                setting, seed = running.pop(future)
-                if future.exception() is not None:
-                    log.error("%s seed %s failed: %r", setting, seed, future.exception())
-                    if seed is None:  # no TAPT encoder: its runs cannot start
-                        pending = [job for job in pending if not SETTINGS[job[0]][1]]
-                    continue
-                if seed is None:
-                    tapt_ready = True
-                    value = {"result": {"setting": setting, **future.result()}, "probabilities": {}}
-                else:
-                    value = future.result()
-                results.write(json.dumps(value["result"]) + "\n")
-                results.flush()
-                log.info("%s", value["result"])
-                stored.update({f"{setting}/{seed}/{split}": array for split, array in value["probabilities"].items()})
-                np.savez_compressed(out / "probabilities.npz", **stored)
-    if pending:
-        log.info("not run (budget spent): %s", pending)
+    saved = out / "probabilities.npz"
+    probabilities: dict[str, np.ndarray] = dict(np.load(saved)) if saved.is_file() else {}
+
+    def start(pool: Executor, job: Job) -> Future:
+        if job == TAPT_JOB:
+            return pool.submit(continue_pretraining, base, work, work / "tapt", args.seeds[0], args.max_train_samples)
+        return pool.submit(train_and_score, *job, base, work, args.max_train_samples)
+
+    with (out / "results.jsonl").open("a", encoding="utf-8") as results:
+
+        def record(job: Job, outcome: dict) -> None:
+            setting, seed = job
+            line = {"setting": setting, **outcome} if job == TAPT_JOB else outcome["result"]
+            results.write(json.dumps(line) + "\n")
+            results.flush()
+            log.info("%s", line)
+            if job != TAPT_JOB:
+                probabilities.update({f"{setting}/{seed}/{split}": p for split, p in outcome["probabilities"].items()})
+                np.savez_compressed(saved, **probabilities)
+
+        # Seed-major, so that a spent budget leaves every setting with about as many seeds.
+        pending: list[Job] = [(setting, seed) for seed in args.seeds for setting in args.settings]
+        with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+            left = schedule(pool, pending, start, record, args.workers, time.monotonic() + args.budget_s)
+    if left:
+        log.info("not run (budget spent): %s", left)
 
 
 def main() -> None:
@@ -275,11 +330,16 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="results.jsonl and probabilities.npz go here")
     parser.add_argument("--work", default=os.environ.get("TMPDIR", "/tmp") + "/sweep-work")
     parser.add_argument("--base-model", default=None, help="a save_pretrained dir (default: the embedded MiniLM)")
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="runs at once (TAPT pretraining takes one slot)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--max-train-samples", type=int, default=None, help="a seeded sample (a quick check)")
-    parser.add_argument("--budget-s", type=float, default=float("inf"), help="start no run after this many seconds")
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=float("inf"),
+        help="start no run this many seconds after the splits are ready (runs under way finish)",
+    )
     args = parser.parse_args()
     if args.base_model is None:
         from tweet_sentiment.modeling import resolve_model_source

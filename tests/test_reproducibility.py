@@ -4,8 +4,8 @@ A queued experiment runs in a copy under `.dvc/tmp/exps/`, a dot-directory, so
 the dot-directory clone covers both the workspace and the queue.
 
 These tests check DVC's machinery, not what the model learns: every experiment
-here trains a few optimizer steps on a few tweets (about 70 s through `package`
-on 2 cores, where the quick pipeline takes seven minutes). The baseline builds
+here trains a few optimizer steps on a few tweets (its stages take about 70 s
+through `package` on 2 cores, where the quick pipeline takes seven minutes). The baseline builds
 two candidate runtimes, the served default (OpenVINO int8, whose calibration
 must be deterministic too) and one without calibration; the queued grid stops
 after `finetune`.
@@ -74,8 +74,8 @@ def queue_status(repo: Path) -> str:
 
 def test_a_queued_2x2_grid_runs_with_queue_start_and_shows_four_experiments(tiny_pipeline: Path):
     repo = tiny_pipeline
-    # Up to `finetune` only: the grid and the queue are under test here, and the stages after
-    # it ran above (about 50 s of each experiment's 85).
+    # Up to `finetune` only: the grid and the queue are under test here, and the stages after it
+    # ran in the fixture (they took about 50 s of each queued experiment's 85, queue overhead included).
     grid = ["-S", "lr=3e-5,1e-4", "-S", "epochs=1,2", *set_args(TINY_PARAMS)]
     run(["dvc", "exp", "run", "--queue", "finetune", *grid], cwd=repo)
     # The queue's worker inherits this command's output pipes, so `run` returns only when the
