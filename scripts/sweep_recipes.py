@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 
 from tweet_sentiment import paths
-from tweet_sentiment.labels import LABEL2ID
 from tweet_sentiment.params import Params, load_params
 
 log = logging.getLogger("sweep")
@@ -189,7 +188,7 @@ def train_and_score(setting: str, seed: int, base: Path, work: Path, limit: int 
 
     from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
     from tweet_sentiment.modeling import load_classifier, load_tokenizer
-    from tweet_sentiment.scores import headline_scores
+    from tweet_sentiment.scores import headline_scores, per_class_scores
     from tweet_sentiment.tokenized import TokenizedSplit
     from tweet_sentiment.training import build_trainer, finetune
 
@@ -211,18 +210,15 @@ def train_and_score(setting: str, seed: int, base: Path, work: Path, limit: int 
     seconds = time.perf_counter() - started
     shutil.rmtree(run_dir, ignore_errors=True)
     probabilities = {name: predict_proba(trainer.model, split, tokenizer) for name, split in splits.items()}
+    predicted = {name: split_probabilities.argmax(axis=1) for name, split_probabilities in probabilities.items()}
+    scores = {name: headline_scores(split.labels, predicted[name])["macro_recall"] for name, split in splits.items()}
     has_emoji = np.load(work / "test_has_emoji.npy")
-    test_labels = splits["test"].labels
-    test_predicted = probabilities["test"].argmax(axis=1)
-    scores = {
-        name: headline_scores(split.labels, probabilities[name].argmax(axis=1))["macro_recall"]
-        for name, split in splits.items()
-    }
+    test_labels, test_predicted = splits["test"].labels, predicted["test"]
     for subset, mask in (("test_emoji", has_emoji), ("test_no_emoji", ~has_emoji)):
         scores[subset] = headline_scores(test_labels[mask], test_predicted[mask])["macro_recall"]
     history = [entry["eval_macro_recall"] for entry in trainer.state.log_history if "eval_macro_recall" in entry]
     emoji_recall = {
-        label: float((test_predicted[has_emoji & (test_labels == i)] == i).mean()) for label, i in LABEL2ID.items()
+        row["label"]: row["recall"] for row in per_class_scores(test_labels[has_emoji], test_predicted[has_emoji])
     }
     result = {
         "setting": setting,
@@ -282,7 +278,7 @@ def schedule(
             if future.exception() is not None:
                 log.error("%s seed %s failed: %r", *job, future.exception())
                 if job == TAPT_JOB:  # no encoder: its runs cannot start
-                    pending = [job for job in pending if not SETTINGS[job[0]].from_tapt]
+                    pending = [(setting, seed) for setting, seed in pending if not SETTINGS[setting].from_tapt]
                 continue
             tapt_ready = tapt_ready or job == TAPT_JOB
             record(job, future.result())
