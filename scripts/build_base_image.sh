@@ -149,9 +149,21 @@ log "debootstrap done in $((t1 - t0))s ($(du -sh --one-file-system "$ROOTFS" | c
 umount_rootfs
 
 # ---------------------------------------------------------------- trim + fix
+# Run a command inside the rootfs with a clean environment, as a login there would have it. The
+# host's variables name host paths that the rootfs lacks: with TMPDIR set (pytest sets it, and
+# so do users), ca-certificates' postinst fails on `mktemp` during the dist-upgrade below.
+# Proxy settings pass through, for mirrors reached through one.
+in_rootfs() {
+  local pass=() var
+  for var in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+    if [[ -n "${!var:-}" ]]; then pass+=("$var=${!var}"); fi
+  done
+  env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+    "${pass[@]}" chroot "$ROOTFS" "$@"
+}
 log "post-processing rootfs"
-PYVER="$(chroot "$ROOTFS" python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-log "python in rootfs: $(chroot "$ROOTFS" python3 --version 2>&1)"
+PYVER="$(in_rootfs python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+log "python in rootfs: $(in_rootfs python3 --version 2>&1)"
 [[ -z "$WANT_PY" || "$PYVER" == "$WANT_PY" ]] \
   || die "$SHORT_NAME wants Python $WANT_PY but Debian $SUITE ships $PYVER: set SUITE (bookworm=3.11, trixie=3.13)"
 
@@ -197,16 +209,16 @@ echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$ROOTFS/etc/apt/apt.conf.d/
 # (an upgrade's postinst cannot replace the mounted file). When Debian ships a newer
 # ca-certificates, rebuild this image: FORCE=1 scripts/build_base_image.sh
 log "apt-get dist-upgrade from $SUITE-updates and $SUITE-security"
-if ! chroot "$ROOTFS" sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get dist-upgrade -y -qq' \
+if ! in_rootfs sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get dist-upgrade -y -qq' \
     >"$WORK_DIR/upgrade.log" 2>&1; then
   tail -n 30 "$WORK_DIR/upgrade.log" >&2
   die "apt-get dist-upgrade in the rootfs failed (full log: $WORK_DIR/upgrade.log)"
 fi
 # shellcheck disable=SC2016  # ${Version} is dpkg-query's field, not a shell variable
 log "upgraded $(grep -c '^Setting up ' "$WORK_DIR/upgrade.log" || true) packages;" \
-    "ca-certificates $(chroot "$ROOTFS" dpkg-query -W -f '${Version}' ca-certificates)"
+    "ca-certificates $(in_rootfs dpkg-query -W -f '${Version}' ca-certificates)"
 umount_rootfs
-chroot "$ROOTFS" apt-get clean
+in_rootfs apt-get clean
 rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin \
        "$ROOTFS"/var/cache/debconf/*-old "$ROOTFS"/var/log/*.log "$ROOTFS"/var/log/apt/* \
        "$ROOTFS"/usr/share/man/* "$ROOTFS"/usr/share/info/* "$ROOTFS"/usr/share/locale/* \
