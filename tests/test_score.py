@@ -217,7 +217,7 @@ def test_globs_and_folders_give_one_output_per_input_named_by_its_path(tmp_path:
         ("output over the input", "would overwrite the input"),
         ("input has a pred_id column", "would be overwritten by the scores"),
         ("no model", "no config.json"),
-        ("ragged CSV", "not a CSV file"),
+        ("empty CSV", "not a CSV file with a header row (no lines)"),
     ],
 )
 def test_what_cannot_be_done_is_one_error_line_and_exit_2(tmp_path: Path, model_dir: Path, caplog, case, message):
@@ -240,8 +240,8 @@ def test_what_cannot_be_done_is_one_error_line_and_exit_2(tmp_path: Path, model_
         input_frame().assign(pred_id=1).to_csv(path, index=False)
     elif case == "no model":
         model = str(tmp_path / "no-model")
-    elif case == "ragged CSV":
-        Path(path).write_text("id,text\n1,hello\n2,hi,extra\n")
+    elif case == "empty CSV":
+        Path(path).write_text("")
     assert command.main([path, "--out", out, "--model", model, *extra]) == command.EXIT_CANNOT
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and message in errors[0], errors

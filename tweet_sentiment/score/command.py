@@ -136,4 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", error)
     except OSError as error:
         log.error("%s: %s", error.filename or "input/output", error.strerror or error)
+    except Exception as error:  # a fault of this command's, not a bad row: never exit 1, which means "rows failed"
+        log.debug("unexpected error", exc_info=True)
+        log.error(
+            "stopped by an unexpected %s: %s (nothing half-written was kept; please report it with the command line)",
+            type(error).__name__,
+            error,
+        )
     return EXIT_CANNOT

@@ -3,8 +3,8 @@
 Paths are local paths or fsspec URLs (`gs://bucket/dir/*.csv` through gcsfs).
 
 - Inputs: each argument is a file, a glob, or a directory (its files of a known
-  format); globs and directories leave out names starting with `.` or `_`. All on
-  one filesystem.
+  format); globs and directories leave out every path whose part below the glob's
+  folder starts with `.` or `_` (hidden and temporary folders too). All on one filesystem.
 - Outputs: `OUT/<path relative to the inputs' common folder>`, with the output
   format's extension when `--format` changes it; the bad rows of a shard go to
   `OUT/_errors/<that path>.csv` (`input,row,reason,detail`), only when it has any.
@@ -55,9 +55,26 @@ def _url(fs, path: str) -> str:
     return path if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(path)
 
 
-def _visible(path: str) -> bool:
-    """Not a hidden or bookkeeping file (`.x.partial`, `_SUCCESS`, `_errors/`)."""
-    return not posixpath.basename(path.rstrip("/")).startswith((".", "_"))
+def _hidden(name: str) -> bool:
+    """A hidden or bookkeeping name (`.x.partial`, `_SUCCESS`, `_errors`, `.ipynb_checkpoints`, `_temporary`)."""
+    return name.startswith((".", "_"))
+
+
+def _glob_root(pattern: str) -> str:
+    """The folder a glob searches: its path up to the first part holding a glob character."""
+    parts = pattern.split("/")
+    fixed = next(i for i, part in enumerate(parts) if any(char in part for char in GLOB_CHARS))
+    return "/".join(parts[:fixed])
+
+
+def _visible(path: str, root: str) -> bool:
+    """No part of `path` below `root` is hidden or bookkeeping, as Spark, Arrow and Dataflow readers skip them.
+
+    A `**` glob would otherwise reach `.ipynb_checkpoints/` copies and a job's
+    unfinished `_temporary/` output (apache/arrow PR #860, PR #7907).
+    """
+    relative = posixpath.relpath(path, root) if root else path
+    return not any(_hidden(part) for part in relative.split("/"))
 
 
 def expand_inputs(patterns: list[str]) -> list[str]:
@@ -73,10 +90,11 @@ def expand_inputs(patterns: list[str]) -> list[str]:
         protocols.add(fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0])
         if any(char in path for char in GLOB_CHARS):  # one listing, no request per file (GCS)
             files = [name for name, info in fs.glob(path, detail=True).items() if info["type"] == "file"]
-            matches = sorted(name for name in files if _visible(name))
+            root = _glob_root(path)
+            matches = sorted(name for name in files if _visible(name, root))
         elif fs.isdir(path):
             files = [info["name"] for info in fs.ls(path, detail=True) if info["type"] == "file"]
-            matches = sorted(name for name in files if _visible(name) and _known(name))
+            matches = sorted(name for name in files if _visible(name, path) and _known(name))
         elif fs.isfile(path):
             matches = [path]
         else:
