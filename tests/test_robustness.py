@@ -41,6 +41,7 @@ def test_original_comes_first_and_is_the_identity():
         "typos",
         "lowercase",
         "uppercase",
+        "styled_letters",
         "no_emoji",
         "no_emoji_hashtags",
         "added_urls_handles",
@@ -92,6 +93,13 @@ def test_case_shifts_change_words_but_not_links_or_handles():
     tweet = "I LOVE it @SomeOne https://t.co/AbCd so Much"
     assert perturb([tweet], "lowercase", seed=0) == ["i love it @SomeOne https://t.co/AbCd so much"]
     assert perturb([tweet], "uppercase", seed=0) == ["I LOVE IT @SomeOne https://t.co/AbCd SO MUCH"]
+
+
+def test_styled_letters_change_every_word_and_normalise_back():
+    tweet = "Great game 2night @SomeOne https://t.co/AbCd 😀"
+    [styled] = perturb([tweet], "styled_letters", seed=0)
+    assert styled == "𝗚𝗿𝗲𝗮𝘁 𝗴𝗮𝗺𝗲 𝟮𝗻𝗶𝗴𝗵𝘁 @SomeOne https://t.co/AbCd 😀"  # noqa: RUF001 (styled on purpose)
+    assert normalise(styled) == normalise(tweet)  # NFKC in normalise: the model reads the same words
 
 
 def test_no_emoji_removes_whole_emoji_sequences_and_nothing_else():

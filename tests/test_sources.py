@@ -1,8 +1,11 @@
 """The `data.source` choices: embedded is tested in test_data; here the others."""
 
+import http.server
 import re
 import shutil
+import threading
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import pytest
 
 from tweet_sentiment.data import DataError
 from tweet_sentiment.params import load_params
-from tweet_sentiment.sources import build_splits
+from tweet_sentiment.sources import _check_not_html, build_splits
 
 REPO = Path(__file__).resolve().parents[1]
 EXTERNAL = REPO / "data" / "external"
@@ -64,3 +67,41 @@ def test_csv_outside_the_tracked_folder_is_refused(tmp_path: Path):
     csv.write_text("text,label\nmeh,1\n")
     with pytest.raises(DataError, match=rf"data\.csv_path '{re.escape(str(csv))}' is outside"):
         build_splits(replace(DEFAULTS, source="csv", csv_path=str(csv)), EXTERNAL)
+
+
+@pytest.fixture
+def web_page(tmp_path: Path) -> Iterator[str]:
+    """tests/public_reports/12-github-blob.html served on 127.0.0.1 as text/html, at a GitHub-like blob path."""
+    page = (REPO / "tests/public_reports/12-github-blob.html").read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/someone/tweets/blob/main/labelled.csv"
+    finally:
+        server.shutdown()
+
+
+def test_a_csv_url_that_answers_a_web_page_is_refused_before_training(web_page: str, monkeypatch):  # report 12
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    params = replace(DEFAULTS, source="csv", csv_path=web_page, timeout_s=5)
+    message = f"{web_page} answered a web page (HTML), not a data file; use the URL of the file itself"
+    with pytest.raises(DataError, match=re.escape(message)):
+        build_splits(params, EXTERNAL)
+
+
+def test_a_github_blob_page_gets_its_raw_url():
+    with pytest.raises(DataError, match=re.escape("https://raw.githubusercontent.com/someone/tweets/main/a.csv")):
+        _check_not_html("https://github.com/someone/tweets/blob/main/a.csv", "text/plain", b"\n <!DOCTYPE html><html>")
+    _check_not_html("https://example.com/a.csv", "text/csv", b"text,label\n<b>hi</b>,positive\n")  # CSV: no error

@@ -1,8 +1,19 @@
 """Text normalisation: TweetEval's rules, and the loose key used to find copies."""
 
+import json
+from pathlib import Path
+
+import emoji
 import pytest
 
-from tweet_sentiment.text import decode_escapes, has_emoji, match_key, normalise, strip_wrapping_quotes
+from tweet_sentiment.text import (
+    UNTONED_NAMES,
+    decode_escapes,
+    has_emoji,
+    match_key,
+    normalise,
+    strip_wrapping_quotes,
+)
 
 
 def test_normalise_follows_tweeteval():
@@ -86,3 +97,42 @@ def test_normalising_twice_changes_nothing(text: str):
 def test_has_emoji_counts_what_the_emoji_package_counts():
     texts = ["ok 😂", "ok", "ok ♡", "café", "#️⃣ keycap", ":)", "ok &#128514;", "1 café"]
     assert [has_emoji(text) for text in texts] == [True, False, False, False, True, False, True, False]
+
+
+PUBLIC_REPORTS = Path(__file__).parent / "public_reports"  # inputs from public bug reports (its README)
+
+
+def _tweets(name: str) -> list[str]:
+    return json.loads((PUBLIC_REPORTS / name).read_text(encoding="utf-8"))["tweets"]
+
+
+def test_two_tone_sequences_read_as_their_untoned_emoji():  # 08, carpedm20/emoji#204
+    handshake_toned, couple_toned, handshake, couple = _tweets("08-skin-tone-zwj.json")
+    assert normalise(handshake_toned) == normalise(handshake) == "deal handshake"
+    assert normalise(couple_toned) == normalise(couple) == "us couple with heart"
+    assert normalise("a 🏻 lone tone") == "a lone tone"
+
+
+def test_every_toned_emoji_has_an_untoned_name():
+    toned = [sequence for sequence in emoji.EMOJI_DATA if any("\U0001f3fb" <= c <= "\U0001f3ff" for c in sequence)]
+    untoned_names = {data["en"] for sequence, data in emoji.EMOJI_DATA.items() if sequence not in toned}
+    lone_tones = {chr(c) for c in range(0x1F3FB, 0x1F400)}
+    unresolved = [s for s in toned if s not in lone_tones and UNTONED_NAMES[s] not in untoned_names]
+    assert len(toned) > 2000 and unresolved == []
+    assert all(UNTONED_NAMES[tone] == "" for tone in lone_tones)
+
+
+def test_references_to_surrogate_halves_decode_to_the_emoji_they_spell():  # 09, html-agility-pack#323
+    halves, whole = _tweets("09-surrogate-entities.json")
+    assert normalise(halves) == normalise(whole) == "so happy face with tears of joy"
+    assert has_emoji(halves)
+    assert normalise("&#xD83D;&#xde02; &amp;#55357;&amp;#56834;") == "face with tears of joy face with tears of joy"
+    assert normalise("&#65;&#55357;&#56834;&#66;") == "A face with tears of joy B"  # pairs found inside a run
+    assert normalise("&#56834;&#55357; x") == "\ufffd\ufffd x"  # halves in the wrong order stay invalid (HTML 5)
+
+
+def test_styled_letters_read_as_plain_ones_and_letterlike_emoji_stay_emoji():
+    styled = "𝗯𝗼𝗹𝗱 𝘪𝘵𝘢𝘭𝘪𝘤 ｆｕｌｌｗｉｄｔｈ ＠bob wait…"  # noqa: RUF001 (look-alike letters are the point)
+    assert normalise(styled) == "bold italic fullwidth @user wait..."
+    letterlike = "ℹ️ ™️ ™"  # noqa: RUF001
+    assert normalise(letterlike) == "information trade mark trade mark"  # emoji first, so NFKC never sees them

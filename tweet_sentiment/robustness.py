@@ -1,7 +1,7 @@
 """Controlled shifts of tweet text, to score the model under drift.
 
 Each perturbation is a small function `(text, rng) -> str` that mimics one way
-served tweets may differ from TweetEval: typos, case, no emoji (or hashtags),
+served tweets may differ from TweetEval: typos, case, styled letters, no emoji (or hashtags),
 extra links and handles, cut-off text. `evaluate` scores the same sample of
 test tweets under each, next to `original`, so a drop is the shift's effect
 alone. Perturbed text goes through the model's own `normalise()` like any
@@ -81,6 +81,25 @@ def uppercase(text: str, rng: np.random.Generator) -> str:
     return _map_words(text, str.upper)
 
 
+# Mathematical sans-serif bold (U+1D5D4...), what "bold text" generators for social media post.
+_STYLED = str.maketrans(
+    {
+        **{chr(ord("A") + i): chr(0x1D5D4 + i) for i in range(26)},
+        **{chr(ord("a") + i): chr(0x1D5EE + i) for i in range(26)},
+        **{chr(ord("0") + i): chr(0x1D7EC + i) for i in range(10)},
+    }
+)
+
+
+def styled_letters(text: str, rng: np.random.Generator) -> str:
+    """Letters and digits in Unicode's mathematical sans-serif bold; links and handles as they were.
+
+    The tokenizer has no word piece for these characters; `normalise` maps them
+    back (NFKC), so this shift should cost nothing.
+    """
+    return _map_words(text, lambda word: word.translate(_STYLED))
+
+
 def no_emoji(text: str, rng: np.random.Generator) -> str:
     """Every emoji removed (the `emoji` package's, sequences whole): clients or exports that drop them.
 
@@ -114,7 +133,17 @@ def truncated(text: str, rng: np.random.Generator) -> str:
 # The shifts in table order, `original` first.
 PERTURBATIONS: dict[str, Perturbation] = {
     function.__name__: function
-    for function in (original, typos, lowercase, uppercase, no_emoji, no_emoji_hashtags, added_urls_handles, truncated)
+    for function in (
+        original,
+        typos,
+        lowercase,
+        uppercase,
+        styled_letters,
+        no_emoji,
+        no_emoji_hashtags,
+        added_urls_handles,
+        truncated,
+    )
 }
 
 

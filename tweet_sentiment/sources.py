@@ -10,6 +10,7 @@ Network sources fail fast, with the URL and the reason, when offline. Each
 source also returns what became of every row it read, by source name.
 """
 
+import re
 import subprocess
 import tempfile
 import urllib.error
@@ -60,15 +61,42 @@ def embedded_splits(external: Path) -> tuple[Splits, Counts]:
     return {"train": train, **evaluation}, {"semeval": pool, **counts}
 
 
+# github.com/OWNER/REPO/blob/REF/PATH, the page GitHub shows for a file; its raw bytes are elsewhere.
+_GITHUB_BLOB = re.compile(r"https?://github\.com/([^/]+)/([^/]+)/blob/(.+)")
+
+
+def _raw_url_hint(url: str) -> str:
+    """Where the file behind a web page's URL is: GitHub's raw host for a blob page, else the page's Raw link."""
+    blob = _GITHUB_BLOB.match(url)
+    if blob:
+        owner, repo, rest = blob.groups()
+        return f"use the raw file's URL, https://raw.githubusercontent.com/{owner}/{repo}/{rest}"
+    return "use the URL of the file itself (a page's Raw or Download link), or save it under data/external/"
+
+
+def _check_not_html(url: str, content_type: str, body: bytes) -> None:
+    """Refuse a web page where a data file was expected: a GitHub blob page, a login or error page.
+
+    Read as CSV, its markup would be a header and rows of nonsense, or a
+    confusing "missing column" error (CSSEGISandData/COVID-19#1722); say what it is instead.
+    """
+    start = body.lstrip()[:15].lower()
+    if "html" in content_type.lower() or start.startswith((b"<!doctype html", b"<html")):
+        raise DataError(f"{url} answered a web page (HTML), not a data file; {_raw_url_hint(url)}.")
+
+
 def _download(url: str, target: Path, timeout_s: float) -> None:
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:
-            target.write_bytes(response.read())
+            body = response.read()
+            content_type = response.headers.get("Content-Type", "")
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         raise DataError(
             f"could not download {url} ({getattr(error, 'reason', error)}). Check the network "
             "and the URL in params.yaml, or use `data.source: embedded` offline."
         ) from error
+    _check_not_html(url, content_type, body)
+    target.write_bytes(body)
 
 
 def tweeteval_splits(params: DataParams) -> tuple[Splits, Counts]:

@@ -6,8 +6,9 @@ with `http` becomes `http`. Before that, so that the model reads the whole
 tweet: HTML entities that Twitter's API left in the text (`&amp;`, `&lt;`...)
 are decoded, emoji become their CLDR names as plain words (BERTweet's
 `emoji.demojize` step; this tokenizer has no entry for almost any emoji),
-invisible format and control characters are dropped, and a pair of double
-quotes wrapping the whole tweet (a TSV export's) is removed. Training,
+invisible format and control characters are dropped, styled letters become
+plain ones (NFKC: mathematical bold and full-width letters, `…` -> `...`), and a
+pair of double quotes wrapping the whole tweet (a TSV export's) is removed. Training,
 evaluation and serving all apply this one function, so a model sees served
 tweets exactly as it saw training tweets.
 """
@@ -23,6 +24,10 @@ _NOT_WORD = re.compile(r"[\W_]+")
 # Fitzpatrick skin-tone modifiers: no sentiment, and the Emoji Sentiment Ranking
 # (2015) that teaches the model what emoji mean lists no toned variant.
 _SKIN_TONE = re.compile("[\U0001f3fb-\U0001f3ff]")
+_TONE_WORDS = re.compile(r"_(?:light|medium-light|medium|medium-dark|dark)_skin_tone")
+# A run of two or more numeric character references (`&#55357;&#56834;`), and one of them.
+_REFERENCE_RUN = re.compile(r"(?:&#(?:[xX][0-9a-fA-F]+|[0-9]+);){2,}")
+_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 # Variation selectors left over once emoji are words (text/emoji presentation).
 _VARIATION_SELECTOR = re.compile("[\ufe0e\ufe0f]")
 # The control characters of ASCII that are not whitespace (the rest of Cc and Cf is not ASCII).
@@ -35,6 +40,30 @@ _EMOJI_STARTS = frozenset(sequence[0] for sequence in emoji.EMOJI_DATA if not se
 # so that `hi\u200e@bob` keeps `@bob` a handle. The other Cf characters (soft hyphen,
 # joiners) sit inside a word and are removed.
 _WORD_BREAK_FORMAT = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _untoned_names() -> dict[str, str]:
+    """Each emoji with a skin tone -> the `emoji` package name of its untoned form (`""` for a lone tone).
+
+    The name with its tone words removed (`:handshake_light_skin_tone_dark_skin_tone:`
+    -> `:handshake:`, the name of 🤝). CLDR names the gender-neutral couples
+    `couple with heart: person, person, <tones>`, whose untoned form is the single
+    character 💑 (`:couple_with_heart:`), so `_person_person` goes too where only
+    that names an untoned emoji. Every toned emoji of the pinned package resolves
+    (tests/test_text.py checks).
+    """
+    untoned = {data["en"] for sequence, data in emoji.EMOJI_DATA.items() if not _SKIN_TONE.search(sequence)}
+    names = {}
+    for sequence, data in emoji.EMOJI_DATA.items():
+        if _SKIN_TONE.search(sequence):
+            name = _TONE_WORDS.sub("", data["en"])
+            if name not in untoned:
+                name = name.replace("_person_person:", ":")
+            names[sequence] = "" if _SKIN_TONE.fullmatch(sequence) else name
+    return names
+
+
+UNTONED_NAMES = _untoned_names()
 
 
 def decode_escapes(text: str) -> str:
@@ -53,6 +82,11 @@ def _may_hold_emoji(text: str) -> bool:
     return not (text.isascii() or _EMOJI_STARTS.isdisjoint(text))
 
 
+def _emoji_words(sequence: str, data: dict) -> str:
+    name = UNTONED_NAMES.get(sequence, data["en"])
+    return f" {name.strip(':').replace('_', ' ')} "
+
+
 def emoji_as_words(text: str) -> str:
     """Each emoji as its CLDR name in plain words, skin tone dropped: `I am 😡` -> `I am enraged face`.
 
@@ -60,11 +94,13 @@ def emoji_as_words(text: str) -> str:
     `:face_with_tears_of_joy:`), colons and underscores turned into spaces so
     that WordPiece reads ordinary words. ZWJ sequences are one emoji (`👨‍👩‍👧`
     -> `family man woman girl`); emoticons such as `:)` are left as they are.
+    Skin tones are dropped once a sequence is matched, not before: removing them
+    first breaks two-tone sequences apart (`🫱🏻‍🫲🏿` would read `rightwards hand
+    leftwards hand`, carpedm20/emoji#204); matched whole, it reads as 🤝 does.
     """
     if not _may_hold_emoji(text):
         return text
-    text = _SKIN_TONE.sub("", text)
-    return emoji.replace_emoji(text, replace=lambda _, data: f" {data['en'].strip(':').replace('_', ' ')} ")
+    return emoji.replace_emoji(text, replace=_emoji_words)
 
 
 def has_emoji(text: str) -> bool:
@@ -94,26 +130,66 @@ def _normalise_token(token: str) -> str:
     return token
 
 
+def _join_surrogate_halves(run: re.Match) -> str:
+    """A run of numeric references with each UTF-16 pair (`&#55357;&#56834;`) as the character it spells (😂)."""
+    references = [(m[0], int(m[1], 16) if m[1] else int(m[2])) for m in _REFERENCE.finditer(run[0])]
+    joined, i = [], 0
+    while i < len(references):
+        reference, point = references[i]
+        low = references[i + 1][1] if i + 1 < len(references) else 0
+        if 0xD800 <= point < 0xDC00 and 0xDC00 <= low < 0xE000:
+            joined.append(chr(0x10000 + ((point - 0xD800) << 10) + (low - 0xDC00)))
+            i += 2
+        else:
+            joined.append(reference)
+            i += 1
+    return "".join(joined)
+
+
+def _unescape(text: str) -> str:
+    """`html.unescape`, with references to UTF-16 surrogate halves joined first.
+
+    HTML 5 decodes a reference to a lone surrogate as U+FFFD, so `&#55357;&#56834;`,
+    the form some exporters write an emoji in (zzzprojects/html-agility-pack#323),
+    would reach the model as two replacement characters.
+    """
+    if "&#" in text:
+        text = _REFERENCE_RUN.sub(_join_surrogate_halves, text)
+    return html.unescape(text)
+
+
 def decode_entities(text: str) -> str:
     """Decode HTML entities until none is left, so that normalising twice changes nothing.
 
     Some training tweets were escaped twice (`&amp;amp;`); evaluation normalises
     text that `download` already normalised, and must see what serving sees.
     """
-    while (decoded := html.unescape(text)) != text:
+    while (decoded := _unescape(text)) != text:
         text = decoded
     return text
 
 
+def compatibility_forms(text: str) -> str:
+    """Styled and full-width letters, ligatures and `…` as their plain forms (Unicode NFKC).
+
+    The tokenizer's own normaliser (NFD, lower case, accents off) keeps
+    mathematical bold letters (U+1D5D4...) and full-width ones (U+FF41...) as
+    characters it has no word piece for, so they reach the model as `[UNK]`.
+    Run after `emoji_as_words`: NFKC would turn the emoji trade mark (U+2122)
+    and information (U+2139) into the letters `TM` and `i`.
+    """
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
 def _normalise_once(text: str) -> str:
-    text = drop_invisible(emoji_as_words(decode_entities(text))).strip()
+    text = compatibility_forms(drop_invisible(emoji_as_words(decode_entities(text)))).strip()
     while (unwrapped := strip_wrapping_quotes(text).strip()) != text:
         text = unwrapped
     return " ".join(_normalise_token(token) for token in text.split())
 
 
 def normalise(text: str) -> str:
-    """A tweet as the model reads it: entities decoded, emoji as words, no invisible characters or wrapping quotes.
+    """A tweet as the model reads it: entities decoded, emoji as words, NFKC, no invisible characters or quotes.
 
     Then TweetEval's rules: `@user` for handles, `http` for links. Applied until
     nothing changes (one pass, rarely two: removing a soft hyphen can join `&am`
