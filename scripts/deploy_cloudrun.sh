@@ -2,8 +2,18 @@
 # Push the service image to Artifact Registry and deploy it on Cloud Run.
 #
 # Usage: scripts/deploy_cloudrun.sh [--dry-run] [--public] LOCAL_IMAGE
+#        scripts/deploy_cloudrun.sh [--dry-run] [--public] --stage STAGE [--canary PCT | --promote-traffic | --rollback]
 #   LOCAL_IMAGE  the image built by scripts/build_image.sh (or `bentoml containerize`),
-#                e.g. localhost/tweet-sentiment:<version>
+#                e.g. localhost/tweet-sentiment:<version>; deployed with all traffic.
+#   --stage STAGE  deploy what the model registry holds in STAGE (GTO: `gto show tweet-sentiment#STAGE`):
+#                that version's Bento (`dvc artifacts get`), built into an image tagged with the version,
+#                deployed as a new revision WITHOUT traffic, tagged with the version (v0.2.0 -> v0-2-0,
+#                reachable at https://v0-2-0---SERVICE-...run.app), its registry version in
+#                TWEET_SENTIMENT_REGISTRY_VERSION. Then:
+#     --canary PCT       send PCT% of the traffic to it (gcloud run services update-traffic --to-tags)
+#     --promote-traffic  send all traffic to the revision of the stage's version (no build)
+#     --rollback         the same, after `python -m tweet_sentiment.release rollback --stage STAGE`
+#                        has put the previous version back: traffic returns to its revision
 #   --dry-run    print the commands instead of running them
 #   --public     let anyone on the internet call the service (--allow-unauthenticated).
 #                Without it the service is private (--no-allow-unauthenticated): callers
@@ -25,20 +35,34 @@
 # - --cpu-boost speeds up cold starts; --no-cpu-throttling keeps batching threads running.
 set -euo pipefail
 
-USAGE="usage: $0 [--dry-run] [--public] LOCAL_IMAGE"
+USAGE="usage: $0 [--dry-run] [--public] LOCAL_IMAGE | [--dry-run] [--public] --stage STAGE [--canary PCT | --promote-traffic | --rollback]"
+ARTIFACT=tweet-sentiment
 DRY_RUN=0
 PUBLIC=0
+STAGE=""
+TRAFFIC=""  # canary | all
+CANARY=""
 while [[ "${1:-}" == --* ]]; do
   case $1 in
     --dry-run) DRY_RUN=1 ;;
     --public) PUBLIC=1 ;;
+    --stage) STAGE=${2:?"--stage needs a stage: staging or prod"}; shift ;;
+    --canary)
+      CANARY=${2:-}
+      [[ $CANARY =~ ^[0-9]+$ && $CANARY -ge 1 && $CANARY -le 99 ]] || { echo "--canary takes a share of traffic from 1 to 99 (percent); $USAGE" >&2; exit 2; }
+      TRAFFIC=canary; shift ;;
+    --promote-traffic | --rollback) TRAFFIC=all ;;
     --help) echo "$USAGE"; exit 0 ;;
     *) echo "unknown option $1; $USAGE" >&2; exit 2 ;;
   esac
   shift
 done
-[[ $# -eq 1 ]] || { echo "$USAGE" >&2; exit 2; }
-LOCAL_IMAGE=$1
+if [[ -n $STAGE ]]; then
+  [[ $# -eq 0 ]] || { echo "--stage deploys the registry's version: give no LOCAL_IMAGE; $USAGE" >&2; exit 2; }
+else
+  [[ $# -eq 1 && -z $TRAFFIC ]] || { echo "$USAGE" >&2; exit 2; }
+  LOCAL_IMAGE=$1
+fi
 if [[ $PUBLIC == 1 ]]; then ACCESS=--allow-unauthenticated; else ACCESS=--no-allow-unauthenticated; fi
 
 PROJECT=${GCP_PROJECT:-}
@@ -53,11 +77,38 @@ if [[ $TOOL == podman && $DRY_RUN == 0 ]]; then
   # shellcheck source=scripts/containers_env.sh
   source "$(dirname -- "${BASH_SOURCE[0]}")/containers_env.sh"  # the store build_image.sh wrote to
 fi
-REMOTE_IMAGE="$REGION-docker.pkg.dev/$PROJECT/$REPOSITORY/$SERVICE:${LOCAL_IMAGE##*:}"
-
 run() {
   if [[ $DRY_RUN == 1 ]]; then printf '%q ' "$@"; printf '\n'; else "$@"; fi
 }
+
+if [[ -n $STAGE ]]; then
+  # The registry says which version: GTO's tags (python -m tweet_sentiment.release promote/rollback).
+  VERSION=$(gto show "$ARTIFACT#$STAGE" --version 2>/dev/null || true)
+  [[ $VERSION =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+    { echo "no version of $ARTIFACT is in $STAGE (gto show $ARTIFACT#$STAGE): promote one first" >&2; exit 2; }
+  REVISION_TAG=${VERSION//./-}  # Cloud Run revision tags: lower-case letters, digits and hyphens
+  echo "$STAGE holds $ARTIFACT@$VERSION (revision tag $REVISION_TAG)"
+fi
+if [[ -n $STAGE && $TRAFFIC == all ]]; then
+  # No build: the version's revision was deployed when it was promoted.
+  run gcloud run services update-traffic "$SERVICE" --project "$PROJECT" --region "$REGION" --to-tags "$REVISION_TAG=100"
+  exit 0
+fi
+if [[ -n $STAGE ]]; then
+  # That version's Bento, from the DVC remote (the artifact's path at the version's tag), into an image.
+  WORK=$(mktemp -d)
+  trap 'rm -rf "$WORK"' EXIT
+  run dvc artifacts get . "$ARTIFACT" --rev "$VERSION" -o "$WORK/bento.tar"
+  BENTO_TAG=$(git show "$ARTIFACT@$VERSION:models/bento.json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["tag"])')
+  run bentoml import "$WORK/bento.tar"
+  LOCAL_IMAGE="localhost/$ARTIFACT:$VERSION"
+  if [[ $TOOL == docker ]]; then
+    run bentoml containerize "$BENTO_TAG" -t "$LOCAL_IMAGE"
+  else
+    run "$(dirname -- "${BASH_SOURCE[0]}")/build_image.sh" "$BENTO_TAG" "$LOCAL_IMAGE"
+  fi
+fi
+REMOTE_IMAGE="$REGION-docker.pkg.dev/$PROJECT/$REPOSITORY/$SERVICE:${LOCAL_IMAGE##*:}"
 
 # Artifact Registry: a Docker-format repository (once), and credentials for the push.
 if [[ $DRY_RUN == 1 ]] || ! gcloud artifacts repositories describe "$REPOSITORY" \
@@ -77,12 +128,20 @@ if [[ $TOOL == podman ]]; then
 fi
 run "$TOOL" push "$REMOTE_IMAGE"
 
-# Cloud Run sets $PORT (8080 here) and the container listens on it.
+# Cloud Run sets $PORT (8080 here) and the container listens on it. A registry version becomes a
+# revision without traffic (Cloud Run refuses --no-traffic only for a service's very first deploy).
+REVISION=()
+if [[ -n $STAGE ]]; then
+  REVISION=(--no-traffic --tag "$REVISION_TAG" --update-env-vars "TWEET_SENTIMENT_REGISTRY_VERSION=$VERSION")
+fi
 run gcloud run deploy "$SERVICE" --project "$PROJECT" --region "$REGION" \
   --image "$REMOTE_IMAGE" --port 8080 \
   --cpu 2 --memory 4Gi --concurrency 32 --min-instances 1 --max-instances 4 \
   --cpu-boost --no-cpu-throttling --timeout 60 \
-  "$ACCESS"
+  "$ACCESS" ${REVISION[@]+"${REVISION[@]}"}
+if [[ $TRAFFIC == canary ]]; then
+  run gcloud run services update-traffic "$SERVICE" --project "$PROJECT" --region "$REGION" --to-tags "$REVISION_TAG=$CANARY"
+fi
 if [[ $DRY_RUN == 1 ]]; then
   # shellcheck disable=SC2016  # a placeholder, printed as is
   URL='$URL'

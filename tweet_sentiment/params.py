@@ -135,6 +135,17 @@ class OptimizeParams:
 
 
 @dataclass(frozen=True)
+class ReleaseParams:
+    """The promotion gate's limits (tweet_sentiment/release/gate.py; docs/releases.md gives each one's source)."""
+
+    min_test_macro_recall: float = rules(NOT_NEGATIVE, AT_MOST_ONE)  # floor, also for a stage's first version
+    max_test_drop: float = rules(NOT_NEGATIVE)  # test macro recall below the stage's version by at most this
+    max_class_drop: float = rules(NOT_NEGATIVE)  # any class's test recall, likewise
+    max_split_drop: float = rules(NOT_NEGATIVE)  # the custom and live splits, likewise (0: not worse)
+    max_throughput_drop: float = rules(NOT_NEGATIVE, BELOW_ONE)  # served tweets/s, as a share of the stage's
+
+
+@dataclass(frozen=True)
 class Params:
     base_model: str
     lr: float = rules(POSITIVE)
@@ -149,6 +160,7 @@ class Params:
     evaluate: EvaluateParams
     optimize: OptimizeParams
     monitor: MonitorParams
+    release: ReleaseParams
 
 
 OptionalLabelMap = Mapping[str | int, str | None] | None  # DataParams.label_map's type

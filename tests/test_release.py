@@ -1,0 +1,250 @@
+"""Releases: the gate's criteria, the registry's record (real `gto` tags), the Cloud Run rollout and the report.
+
+The whole story on a real pipeline (train, register, promote, a worse model
+refused, rollback) is tests/test_release_story.py.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from tests.conftest import REPO, clone_repo, run
+from tweet_sentiment.params import load_params
+from tweet_sentiment.release import command, gate, registry
+from tweet_sentiment.release.gate import Scores
+
+PARAMS = load_params(REPO / "params.yaml").release
+BASE = Scores(0.70, {"negative": 0.88, "neutral": 0.49, "positive": 0.73}, {}, tweets_per_s=1000.0)
+
+
+def verdicts(rows: list[gate.Criterion]) -> dict[str, bool | None]:
+    return {row.name: row.passed for row in rows}
+
+
+def test_a_first_version_passes_on_the_floor_alone():
+    rows = gate.check(BASE, None, PARAMS, was_in_staging=None)
+    assert verdicts(rows)["test macro recall (floor)"] is True
+    assert {name for name, passed in verdicts(rows).items() if passed is None} == {
+        "test macro recall",
+        "test recall: negative",
+        "test recall: neutral",
+        "test recall: positive",
+        "served tweets/s (this machine)",
+    }
+    below = replace(BASE, test_macro_recall=PARAMS.min_test_macro_recall - 0.001)
+    assert gate.failed(gate.check(below, None, PARAMS, was_in_staging=None)) == ["test macro recall (floor)"]
+
+
+def test_each_comparison_fails_on_its_own_limit():
+    equal = gate.check(BASE, BASE, PARAMS, was_in_staging=True)
+    assert gate.failed(equal) == [] and None not in verdicts(equal).values()
+    worse = Scores(
+        BASE.test_macro_recall - PARAMS.max_test_drop - 0.001,
+        {**BASE.class_recall, "positive": BASE.class_recall["positive"] - PARAMS.max_class_drop - 0.001},
+        {},
+        tweets_per_s=BASE.tweets_per_s * (1 - PARAMS.max_throughput_drop) - 1,
+    )
+    assert gate.failed(gate.check(worse, BASE, PARAMS, was_in_staging=False)) == [
+        "test macro recall",
+        "test recall: positive",
+        "served tweets/s (this machine)",
+        "staging before prod",
+    ]
+    within = replace(
+        worse, test_macro_recall=BASE.test_macro_recall - PARAMS.max_test_drop, class_recall=BASE.class_recall
+    )
+    assert "test macro recall" not in gate.failed(gate.check(within, BASE, PARAMS, was_in_staging=True))
+
+
+def test_held_out_splits_must_not_get_worse_where_both_versions_have_them():
+    with_custom = replace(BASE, splits={"custom": 0.80, "live": 0.60})
+    worse = replace(BASE, splits={"custom": 0.79, "live": 0.61})
+    assert gate.failed(gate.check(worse, with_custom, PARAMS, was_in_staging=None)) == ["custom macro recall"]
+    # A split only the candidate has is listed, not compared: nothing to compare it with.
+    assert verdicts(gate.check(worse, BASE, PARAMS, was_in_staging=None))["live macro recall"] is None
+
+
+# A registry without a pipeline: commits whose committed metrics say what each version scored.
+def commit_version(repo: Path, test: float, positive: float, bento: str) -> str:
+    (repo / "metrics/eval/plots/custom").mkdir(parents=True, exist_ok=True)
+    (repo / "models").mkdir(exist_ok=True)
+    (repo / gate.EVAL_METRICS).write_text(json.dumps({"test": {"macro_recall": test}}))
+    per_class = [{"label": "negative", "recall": 0.88}, {"label": "neutral", "recall": 0.49}]
+    (repo / gate.PER_CLASS_TEST).write_text(json.dumps([*per_class, {"label": "positive", "recall": positive}]))
+    (repo / "models/bento.json").write_text(json.dumps({"tag": f"tweet-sentiment:{bento}"}))
+    run(["git", "add", "-A"], cwd=repo)
+    run(["git", "commit", "-qm", f"a model scoring {test}"], cwd=repo)
+    return run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
+
+
+@pytest.fixture
+def registry_repo(tmp_path: Path) -> Path:
+    """A git repository with this project's `artifacts:` section and `.gto`, and no version yet."""
+    repo = tmp_path / "registry"
+    repo.mkdir()
+    run(["git", "init", "-q"], cwd=repo)
+    run(["git", "config", "user.name", "tests"], cwd=repo)
+    run(["git", "config", "user.email", "tests@example.invalid"], cwd=repo)
+    artifacts = {"artifacts": yaml.safe_load((REPO / "dvc.yaml").read_text())["artifacts"]}
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(artifacts))
+    shutil.copy(REPO / ".gto", repo / ".gto")
+    return repo
+
+
+def gto_stage(repo: Path, stage: str) -> str:
+    return run(["gto", "show", f"{registry.ARTIFACT}#{stage}", "--version"], cwd=repo).stdout.strip()
+
+
+def test_a_stage_holds_one_version_and_every_gto_view_agrees(registry_repo: Path):
+    first = registry.register(registry_repo, commit_version(registry_repo, 0.70, 0.73, "a"), "first")
+    second = registry.register(registry_repo, commit_version(registry_repo, 0.71, 0.74, "b"), "second")
+    assert (first, second) == ("v0.1.0", "v0.2.0")
+    registry.assign(registry_repo, first, "prod", "first to prod")
+    registry.assign(registry_repo, second, "prod", "second to prod")  # tags in the same second: no tie
+    assert gto_stage(registry_repo, "prod") == second
+    assert registry.in_stage(registry_repo, "prod").version == second
+    assert [r.stages for r in registry.releases(registry_repo)] == [(), ("prod",)]
+    with pytest.raises(registry.RegistryError, match="already in prod"):
+        registry.assign(registry_repo, second, "prod", "again")
+
+
+def test_rollback_goes_back_one_version_each_time_and_never_forward(registry_repo: Path):
+    versions = [
+        registry.register(registry_repo, commit_version(registry_repo, 0.70 + i / 100, 0.73, str(i)), str(i))
+        for i in range(3)
+    ]
+    for version in versions:
+        registry.assign(registry_repo, version, "prod", "promoted")
+    assert registry.rollback(registry_repo, "prod", "v0.3.0 misbehaves") == ("v0.3.0", "v0.2.0")
+    assert gto_stage(registry_repo, "prod") == "v0.2.0"
+    assert registry.rollback(registry_repo, "prod", "so does v0.2.0") == ("v0.2.0", "v0.1.0")
+    assert gto_stage(registry_repo, "prod") == "v0.1.0"
+    with pytest.raises(registry.RegistryError, match="none to go back to"):
+        registry.rollback(registry_repo, "prod", "nothing older")
+    assert registry.was_in_stage(registry_repo, "v0.3.0", "prod") and not registry.was_in_stage(
+        registry_repo, "v0.3.0", "staging"
+    )
+
+
+def test_force_without_a_reason_is_refused_before_anything_happens(registry_repo: Path, monkeypatch, caplog):
+    version = registry.register(registry_repo, commit_version(registry_repo, 0.70, 0.73, "a"), "first")
+    monkeypatch.chdir(registry_repo)
+    assert command.main(["promote", version, "--to", "staging", "--force"]) == command.EXIT_CANNOT
+    [error] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert error.startswith("--force needs --reason")
+    assert registry.in_stage(registry_repo, "staging") is None
+
+
+def test_show_lists_each_version_with_its_stage_bento_and_score(registry_repo: Path, monkeypatch, capsys):
+    first = commit_version(registry_repo, 0.7012, 0.73, "aaa")
+    second = commit_version(registry_repo, 0.6543, 0.70, "bbb")
+    registry.register(registry_repo, first, "first")
+    registry.register(registry_repo, second, "second")
+    registry.assign(registry_repo, "v0.1.0", "prod", "promoted")
+    monkeypatch.chdir(registry_repo)
+    assert command.main(["show"]) == command.EXIT_OK
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in capsys.readouterr().out.splitlines()[2:]]
+    assert rows == [
+        ["v0.1.0", "prod", first[:7], "tweet-sentiment:aaa", "0.7012", ""],
+        ["v0.2.0", "", second[:7], "tweet-sentiment:bbb", "0.6543", ""],
+    ]
+
+
+def deploy_dry_run(repo: Path, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", str(REPO / "scripts/deploy_cloudrun.sh"), "--dry-run", *options],
+        cwd=repo,
+        env=os.environ | {"GCP_PROJECT": "test-project"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_deploy_takes_the_version_the_registry_holds_as_a_tagged_revision_without_traffic(registry_repo: Path):
+    registry.register(registry_repo, commit_version(registry_repo, 0.70, 0.73, "a"), "first")
+    registry.register(registry_repo, commit_version(registry_repo, 0.71, 0.73, "b"), "second")
+    registry.assign(registry_repo, "v0.1.0", "prod", "promoted")
+    registry.assign(registry_repo, "v0.2.0", "prod", "promoted")
+    result = deploy_dry_run(registry_repo, "--stage", "prod", "--canary", "10")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "prod holds tweet-sentiment@v0.2.0 (revision tag v0-2-0)" in lines
+    assert "dvc artifacts get . tweet-sentiment --rev v0.2.0 -o" in result.stdout
+    image = "europe-west1-docker.pkg.dev/test-project/tweet-sentiment/tweet-sentiment:v0.2.0"
+    [deploy] = [line for line in lines if line.startswith("gcloud run deploy")]
+    assert f"--image {image}" in deploy
+    assert "--no-traffic --tag v0-2-0 --update-env-vars TWEET_SENTIMENT_REGISTRY_VERSION=v0.2.0" in deploy
+    [split] = [line for line in lines if "update-traffic" in line]
+    assert split.rstrip().endswith("--to-tags v0-2-0=10")
+    assert lines.index(split) > lines.index(deploy)
+
+    registry.rollback(registry_repo, "prod", "bad canary")
+    back = deploy_dry_run(registry_repo, "--stage", "prod", "--rollback")
+    assert back.returncode == 0, back.stderr
+    assert [line.rstrip() for line in back.stdout.splitlines() if line.startswith("gcloud")] == [
+        "gcloud run services update-traffic tweet-sentiment --project test-project --region europe-west1 "
+        "--to-tags v0-1-0=100"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--stage", "staging"], "no version of tweet-sentiment is in staging"),
+        (["--stage", "prod", "--canary", "150"], "--canary takes a share of traffic from 1 to 99"),
+        (["--stage", "prod", "localhost/x:1"], "give no LOCAL_IMAGE"),
+    ],
+)
+def test_deploy_refuses_what_it_cannot_do_with_one_line(registry_repo: Path, options: list[str], message: str):
+    result = deploy_dry_run(registry_repo, *options)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_the_workflows_match_the_github_actions_schema():
+    checker = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    workflows = sorted((REPO / ".github/workflows").glob("*.yml"))
+    assert {path.name for path in workflows} >= {"ci.yml", "report.yml", "deploy.yml"}
+    result = subprocess.run(
+        [checker, "--builtin-schema", "vendor.github-workflows", *map(str, workflows)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deploy_workflow_deploys_an_assignment_to_prod_from_full_history():
+    workflow = yaml.safe_load((REPO / ".github/workflows/deploy.yml").read_text())
+    [job] = workflow["jobs"].values()
+    checkout = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0
+    gto_step = next(step for step in job["steps"] if step.get("uses", "").startswith("iterative/gto-action@v2"))
+    deploy = next(step for step in job["steps"] if "deploy_cloudrun.sh" in step.get("run", ""))
+    assert "--stage prod" in deploy["run"]
+    assert f"steps.{gto_step['id']}.outputs.stage == 'prod'" in deploy["if"]
+    assert f"steps.{gto_step['id']}.outputs.event == 'assignment'" in deploy["if"]
+
+
+def test_the_report_renders_its_tables_and_plots_offline(tmp_path: Path):
+    repo = clone_repo(tmp_path / "repo")
+    metrics = json.loads((repo / gate.EVAL_METRICS).read_text())
+    committed = metrics["test"]["macro_recall"]
+    metrics["test"]["macro_recall"] = 0.5  # a change that makes the model worse: below the gate's floor
+    (repo / gate.EVAL_METRICS).write_text(json.dumps(metrics, indent=4))
+    out = tmp_path / "report"
+    result = run(["python", "-m", "tweet_sentiment.report", "HEAD", "--out", str(out)], cwd=repo)
+    report = (out / "report.md").read_text()
+    assert "| Path" in report and "test.macro_recall" in report and f"{committed:.5f}"[:6] in report
+    assert "would be refused: test macro recall (floor)" in report
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) >= 3, result.stderr
+    for png in pngs:
+        with Image.open(png) as image:
+            assert image.format == "PNG" and min(image.size) > 100
+        assert f"]({png.name})" in report
