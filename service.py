@@ -6,10 +6,14 @@
   contract, `{"pred_id": "1", "pred_label": "neutral"}`, kept for its callers
   (a missing `tweet` is a 422 with FastAPI's body).
 - `POST /feedback` `{"request_id": ..., "label": ...}` (or `{"tweet": ..., "label": ...}`):
-  the true label of an earlier prediction, for live accuracy.
+  the true label of an earlier prediction, for live accuracy. Once per request id:
+  the same label again is answered `"duplicate": true` and not counted, another
+  label is a 409 (tweet_sentiment/serving/feedback.py).
+- `GET /version`: what is served: the registry version, the Bento's, the weights'
+  digest and the runtime (tweet_sentiment/serving/identity.py).
 - `/healthz`, `/readyz`, `/metrics` come from BentoML; `/metrics` also carries
-  the predicted-label counter and rolling share, the input-length histogram and
-  the feedback counter.
+  the predicted-label counter and rolling share, the input-length histogram,
+  the feedback counter and `tweet_sentiment_model_info`.
 
 Every error is one JSON object, `{"error": "<what was wrong and how to fix it>", ...}`
 (the 422 above excepted), a body over `TWEET_SENTIMENT_MAX_BODY_BYTES` is a 413 before
@@ -28,11 +32,12 @@ model at all) instead of workers restarting with tracebacks forever.
 import gc
 import os
 import time
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Literal
 
 import bentoml
-from bentoml.exceptions import BadInput, NotFound
+from bentoml.exceptions import BadInput, BentoMLException, NotFound
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -41,7 +46,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tweet_sentiment.labels import LABELS, ModelLoadError
+from tweet_sentiment.serving.feedback import FeedbackLedger
 from tweet_sentiment.serving.http import RequestGuard, guard_body_parsing, quiet_client_error_tracebacks
+from tweet_sentiment.serving.identity import IdentityError, ServedModel, registry_version
 from tweet_sentiment.serving.predictor import Predictor
 from tweet_sentiment.serving.prometheus import ServiceMetrics
 from tweet_sentiment.serving.querylog import QueryLog, RequestIds, request_id_key
@@ -55,7 +62,7 @@ from tweet_sentiment.serving.requests import (
     cap_batching_wait,
     logger,
 )
-from tweet_sentiment.serving.runtimes import model_version
+from tweet_sentiment.serving.runtimes import model_version, read_runtime
 
 # Next to this file by default: in a container `bentoml serve` (where the
 # deployment check runs) starts in the Bento's root, not in src/ with the model.
@@ -89,6 +96,13 @@ class FeedbackReceipt(BaseModel):
     predicted: str
     correct: bool
     logged: bool  # whether a query log is configured
+    duplicate: bool  # this request id had this label already: not logged or counted again
+
+
+class FeedbackConflict(BentoMLException):
+    """Another label for a request id that has feedback already (HTTP 409)."""
+
+    error_code = HTTPStatus.CONFLICT
 
 
 TWEET = TypeAdapter(Tweet)  # the same rules as each tweet of `POST /predict`
@@ -121,6 +135,11 @@ async def legacy_predict(request: Request) -> JSONResponse:
     return JSONResponse(body, headers={"X-Request-ID": result["request_id"]})
 
 
+async def version(request: Request) -> JSONResponse:
+    """What this service serves: registry, Bento and weights versions and the runtime."""
+    return JSONResponse(bentoml.get_current_service().served.as_dict())
+
+
 def require_model_dir(model_dir: Path) -> None:
     if not (model_dir / "config.json").is_file():
         raise ModelLoadError(
@@ -134,6 +153,7 @@ def check_model(model_dir: Path) -> None:
     require_model_dir(model_dir)
     Predictor(model_dir, threads=1)  # what each worker loads: runtime, weights, tokenizer
     model_version(model_dir)
+    registry_version()  # a malformed TWEET_SENTIMENT_REGISTRY_VERSION stops the server here
     gc.collect()  # the serving process keeps no copy; the workers load their own
 
 
@@ -143,7 +163,11 @@ quiet_client_error_tracebacks()
 # original paths for GET (with or without the slash, as FastAPI's redirect allowed)
 # while `POST /predict` stays BentoML's batched API.
 legacy_app = Starlette(
-    routes=[Route("/predict", legacy_predict, methods=["GET"]), Route("/predict/", legacy_predict, methods=["GET"])]
+    routes=[
+        Route("/predict", legacy_predict, methods=["GET"]),
+        Route("/predict/", legacy_predict, methods=["GET"]),
+        Route("/version", version, methods=["GET"]),
+    ]
 )
 
 
@@ -165,17 +189,23 @@ class TweetSentiment:
         """
         try:
             check_model(MODEL_DIR)
-        except ModelLoadError as error:
+        except (ModelLoadError, IdentityError) as error:
             logger.error("cannot serve the model: %s", error)
             raise SystemExit(1) from None
 
     def __init__(self) -> None:
         require_model_dir(MODEL_DIR)
         self.predictor = Predictor(MODEL_DIR, batch_size=SUB_BATCH, parallel_batches=PARALLEL, threads=PARALLEL)
+        weights = model_version(MODEL_DIR)
+        bento = bentoml.server_context.bento_version
+        self.served = ServedModel(
+            registry_version(), "source" if bento == "not available" else bento, weights, read_runtime(MODEL_DIR).name
+        )
         self.metrics = ServiceMetrics()
-        version = model_version(MODEL_DIR)
-        self.request_ids = RequestIds(request_id_key(version))
-        self.query_log = QueryLog.from_env(version)
+        self.metrics.model_info(self.served.as_dict())
+        self.request_ids = RequestIds(request_id_key(weights))
+        self.query_log = QueryLog.from_env(weights, self.served.registry_version)
+        self.feedback_ledger = FeedbackLedger(self.query_log.directory)
 
     @bentoml.api(route="/predict", batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=30_000)
     def predict(
@@ -199,22 +229,34 @@ class TweetSentiment:
 
     @bentoml.api(route="/feedback")
     def feedback(self, label: TrueLabel, request_id: str | None = None, tweet: Tweet | None = None) -> FeedbackReceipt:
-        """The true label of an earlier prediction: by its `request_id`, or by the tweet's text."""
+        """The true label of an earlier prediction: by its `request_id` (once), or by the tweet's text."""
         if (request_id is None) == (tweet is None):
             raise BadInput("send either `request_id` (from POST /predict) or `tweet`, with `label`")
+        duplicate = False
         if request_id is not None:
             predicted_id = self.request_ids.predicted_id(request_id)
             if predicted_id is None:
                 raise NotFound(f"unknown request_id {request_id[:64]!r}: not one this service issued")
             predicted = LABELS[predicted_id]
+            earlier = self.feedback_ledger.record(request_id.lower(), label)
+            if earlier is not None and earlier != label:
+                raise FeedbackConflict(
+                    f"request_id {request_id!r} already has the label {earlier!r}; one label per prediction is kept"
+                )
+            duplicate = earlier is not None
         else:
             [result] = self.predictor.predict([tweet])
             predicted = result["pred_label"]
-        self.query_log.feedback(label, predicted, request_id)
-        self.metrics.observe_feedback(label, predicted)
-        logged = self.query_log.enabled
+        if not duplicate:
+            self.query_log.feedback(label, predicted, request_id, tweet)
+            self.metrics.observe_feedback(label, predicted)
         return FeedbackReceipt(
-            request_id=request_id, label=label, predicted=predicted, correct=label == predicted, logged=logged
+            request_id=request_id,
+            label=label,
+            predicted=predicted,
+            correct=label == predicted,
+            logged=self.query_log.enabled,
+            duplicate=duplicate,
         )
 
 

@@ -14,9 +14,11 @@ from sklearn.metrics import recall_score
 
 from tests.conftest import REPO, call, tool_env
 from tests.test_service import serving
+from tweet_sentiment.serving.runtimes import model_version, read_runtime
 
 pytestmark = pytest.mark.slow
 WINDOW = 1000
+REGISTRY_VERSION = "v0.4.0"  # what scripts/deploy_cloudrun.sh sets from the registry
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,8 @@ def logged_server(quick_model: Path, tmp_path_factory) -> Iterator[tuple[str, Pa
     """`bentoml serve` with the query log on, and the log directory."""
     log_dir = tmp_path_factory.mktemp("query-log")
     server_log = log_dir.parent / "server.log"
-    with serving(quick_model, server_log, TWEET_SENTIMENT_QUERY_LOG=str(log_dir)) as url:
+    env = {"TWEET_SENTIMENT_QUERY_LOG": str(log_dir), "TWEET_SENTIMENT_REGISTRY_VERSION": REGISTRY_VERSION}
+    with serving(quick_model, server_log, **env) as url:
         yield url, log_dir
 
 
@@ -87,6 +90,56 @@ def test_every_logged_line_is_a_complete_record(logged_server: tuple[str, Path])
     [logged] = [r for r in records if r["request_id"] == result["request_id"] and r["type"] == "prediction"]
     assert logged["text"] == "just landed, sunny and warm" and logged["scores"] == result["scores"]
     assert logged["label"] == result["pred_label"] and logged["latency_ms"] > 0 and len(logged["model_version"]) == 12
+    assert logged["registry_version"] == REGISTRY_VERSION
+
+
+def test_the_service_says_what_it_serves_on_a_route_and_a_gauge(logged_server: tuple[str, Path], quick_model: Path):
+    url, _ = logged_server
+    with urllib.request.urlopen(f"{url}/version", timeout=30) as response:
+        served = json.loads(response.read())
+    runtime = read_runtime(quick_model).name  # a save_pretrained folder: served as a trace
+    assert served == {
+        "registry_version": REGISTRY_VERSION,
+        "bento_version": "source",  # `bentoml serve service:TweetSentiment` from the repository
+        "model_version": model_version(quick_model),
+        "runtime": runtime,
+    }
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+        metrics = response.read().decode()
+    labels = ",".join(f'{key}="{value}"' for key, value in served.items())
+    assert f"tweet_sentiment_model_info{{{labels}}} 1.0" in metrics
+
+
+def feedback_total(url: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+        lines = response.read().decode().splitlines()
+    return sum(float(line.split()[-1]) for line in lines if line.startswith("tweet_sentiment_feedback_total{"))
+
+
+def test_replayed_feedback_is_counted_once_and_a_changed_label_is_a_409(logged_server: tuple[str, Path]):  # report 11
+    url, log_dir = logged_server
+    before = feedback_total(url)
+    # The report's own script: the same feedback three times (a retrying client), then another label.
+    script = REPO / "tests/public_reports/11-feedback-replay.sh"
+    replay = subprocess.run(["bash", str(script)], env=tool_env(HOST=url), capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 0, replay.stderr
+    assert replay.stdout.splitlines()[:4] == ["200", "200", "200", "409"]
+    assert "feedback counted: 1  (expected 1)" in replay.stdout
+    assert feedback_total(url) == before + 1
+    [result] = predict_all(url, ["what a match"])
+    body = json.dumps({"request_id": result["request_id"].upper(), "label": "positive"}).encode()
+    assert call(f"{url}/feedback", body)[1]["duplicate"] is False  # ids are read case-blind, so this is the first
+    again = json.dumps({"request_id": result["request_id"], "label": "positive"}).encode()
+    assert call(f"{url}/feedback", again)[1]["duplicate"] is True
+    status, answer = call(
+        f"{url}/feedback", json.dumps({"request_id": result["request_id"], "label": "negative"}).encode()
+    )
+    assert status == 409 and answer["error"].endswith(
+        "already has the label 'positive'; one label per prediction is kept"
+    )
+    records = [json.loads(line) for file in log_dir.glob("queries-*.jsonl") for line in file.read_text().splitlines()]
+    logged = [r for r in records if r["type"] == "feedback" and r["request_id"] == result["request_id"].upper()]
+    assert len(logged) == 1  # the duplicate and the conflict are not logged
 
 
 @pytest.mark.parametrize(
@@ -106,12 +159,14 @@ def test_bad_feedback_is_a_4xx_with_a_reason(logged_server: tuple[str, Path], bo
     assert got == status and reason in json.dumps(answer)
 
 
-def test_feedback_by_text_and_metrics_count_it(logged_server: tuple[str, Path]):
-    url, _ = logged_server
+def test_feedback_by_text_carries_the_text_and_metrics_count_it(logged_server: tuple[str, Path]):
+    url, log_dir = logged_server
     status, receipt = call(
         f"{url}/feedback", json.dumps({"tweet": "I hate this, worst day", "label": "negative"}).encode()
     )
     assert status == 200 and (receipt["predicted"], receipt["correct"]) == ("negative", True)
+    records = [json.loads(line) for file in log_dir.glob("queries-*.jsonl") for line in file.read_text().splitlines()]
+    assert any(r["type"] == "feedback" and r.get("text") == "I hate this, worst day" for r in records)
     with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
         metrics = response.read().decode()
     assert 'tweet_sentiment_feedback_total{label="negative",predicted="negative"}' in metrics

@@ -52,6 +52,7 @@ def test_a_prediction_record_holds_what_drift_and_audits_need(tmp_path: Path):
     assert first["type"] == "prediction" and first["request_id"] == request_ids[0]
     assert (first["text"], first["chars"], first["label"]) == (TEXTS[0], len(TEXTS[0]), "positive")
     assert first["scores"] == RESULTS[0]["scores"] and first["model_version"] == "abc123"
+    assert first["registry_version"] == feedback["registry_version"] == "unregistered"  # no version was set
     assert (second["tokens"], second["unknown_tokens"], second["latency_ms"]) == (5, 1, 12.5)
     assert first["time"].endswith("Z")
     assert feedback == feedback | {"type": "feedback", "label": "neutral", "predicted": "positive"}
@@ -65,6 +66,20 @@ def test_without_text_logging_only_the_hash_and_length_are_kept(tmp_path: Path):
     assert all("text" not in record for record in records)
     assert records[1]["text_sha256"] == hashlib.sha256(TEXTS[1].encode()).hexdigest()
     assert records[1]["chars"] == len(TEXTS[1])
+
+
+@pytest.mark.parametrize("log_text", [True, False])
+def test_feedback_sent_with_a_tweet_carries_its_text_under_the_same_rule(tmp_path: Path, log_text: bool):
+    log = QueryLog(str(tmp_path), "abc123", log_text=log_text, registry_version="v0.3.0")
+    log.feedback("negative", "neutral", None, "lost my keys again")
+    log.feedback("positive", "positive", "0123456789abcdef2deadbeef")  # by request id: the prediction has the text
+    log.close()
+    by_text, by_id = written(tmp_path)
+    content = (
+        {"text": "lost my keys again"} if log_text else {"text_sha256": hashlib.sha256(TEXTS[1].encode()).hexdigest()}
+    )
+    assert by_text == by_text | content | {"request_id": None, "registry_version": "v0.3.0", "model_version": "abc123"}
+    assert "text" not in by_id and "text_sha256" not in by_id and by_id["registry_version"] == "v0.3.0"
 
 
 def test_sampling_zero_logs_no_prediction_but_keeps_feedback(tmp_path: Path):

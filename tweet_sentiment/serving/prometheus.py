@@ -49,6 +49,17 @@ class ServiceMetrics:
             registry=registry,
         )
         self.recent_labels: deque[str] = deque(maxlen=share_window)
+        self.info = Gauge(
+            "tweet_sentiment_model_info",
+            "What is served (1): registry version, Bento version, weights digest, runtime.",
+            labelnames=["registry_version", "bento_version", "model_version", "runtime"],
+            multiprocess_mode="livemax",
+            registry=registry,
+        )
+
+    def model_info(self, served: dict[str, str]) -> None:
+        """Set the info gauge for what this worker serves (`ServedModel.as_dict()`)."""
+        self.info.labels(**served).set(1)
 
     def observe(self, tweets: list[str], results: list[dict]) -> None:
         for tweet, result in zip(tweets, results, strict=True):

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tweet_sentiment.labels import LABELS
+from tweet_sentiment.serving.identity import UNREGISTERED
 from tweet_sentiment.serving.tokenizer import TokenCounts
 
 LOG_ENV = "TWEET_SENTIMENT_QUERY_LOG"
@@ -109,23 +110,38 @@ class QueryLog:
     """Writes prediction and feedback records to a directory or stdout, off the request path."""
 
     def __init__(
-        self, destination: str | None, model_version: str, log_text: bool = True, sample_rate: float = 1.0
+        self,
+        destination: str | None,
+        model_version: str,
+        log_text: bool = True,
+        sample_rate: float = 1.0,
+        registry_version: str = UNREGISTERED,
     ) -> None:
         self.model_version = model_version
+        self.registry_version = registry_version
         self.log_text = log_text
         self.sample_rate = sample_rate
         self.stdout = destination == STDOUT
+        self.directory = Path(destination) if destination and not self.stdout else None
         self._handler = self._open(destination) if destination else None
         if self._handler is not None:
             self._handler.setFormatter(logging.Formatter("%(message)s"))
 
     @classmethod
-    def from_env(cls, model_version: str) -> "QueryLog":
-        return cls(os.environ.get(LOG_ENV) or None, model_version, _flag(LOG_TEXT_ENV, "1"), _sample_rate())
+    def from_env(cls, model_version: str, registry_version: str = UNREGISTERED) -> "QueryLog":
+        destination = os.environ.get(LOG_ENV) or None
+        return cls(destination, model_version, _flag(LOG_TEXT_ENV, "1"), _sample_rate(), registry_version)
 
     @property
     def enabled(self) -> bool:
         return self._handler is not None
+
+    def _versions(self) -> dict[str, str]:
+        return {"model_version": self.model_version, "registry_version": self.registry_version}
+
+    def _content(self, text: str) -> dict[str, str]:
+        """The text, or with `TWEET_SENTIMENT_LOG_TEXT=0` its SHA-256 only."""
+        return {"text": text} if self.log_text else {"text_sha256": hashlib.sha256(text.encode()).hexdigest()}
 
     def _open(self, destination: str) -> logging.Handler:
         if self.stdout:
@@ -175,14 +191,13 @@ class QueryLog:
         for text, result, request_id, count in zip(texts, results, request_ids, counts, strict=True):
             if self.sample_rate < 1.0 and random.random() >= self.sample_rate:
                 continue
-            content = {"text": text} if self.log_text else {"text_sha256": hashlib.sha256(text.encode()).hexdigest()}
             records.append(
                 {
                     "type": "prediction",
                     "time": time,
                     "request_id": request_id,
-                    "model_version": self.model_version,
-                    **content,
+                    **self._versions(),
+                    **self._content(text),
                     "chars": len(text),
                     "tokens": count.tokens,
                     "unknown_tokens": count.unknown,
@@ -193,10 +208,11 @@ class QueryLog:
             )
         self._write(records)
 
-    def feedback(self, label: str, predicted: str, request_id: str | None) -> None:
-        """Log a true label given for an earlier prediction."""
-        record = {"type": "feedback", "time": _now(), "request_id": request_id, "model_version": self.model_version}
-        self._write([{**record, "label": label, "predicted": predicted}])
+    def feedback(self, label: str, predicted: str, request_id: str | None, text: str | None = None) -> None:
+        """Log a true label given for an earlier prediction (by its id), or for a tweet sent with it (its text)."""
+        record = {"type": "feedback", "time": _now(), "request_id": request_id, **self._versions()}
+        content = self._content(text) if text is not None else {}
+        self._write([{**record, **content, "label": label, "predicted": predicted}])
 
     def close(self) -> None:
         if self._handler is not None:
