@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sklearn.metrics import recall_score
 
 from tests.conftest import REPO, call, tool_env
@@ -106,8 +107,10 @@ def test_the_service_says_what_it_serves_on_a_route_and_a_gauge(logged_server: t
     }
     with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
         metrics = response.read().decode()
-    labels = ",".join(f'{key}="{value}"' for key, value in served.items())
-    assert f"tweet_sentiment_model_info{{{labels}}} 1.0" in metrics
+    [info] = [
+        family for family in text_string_to_metric_families(metrics) if family.name == "tweet_sentiment_model_info"
+    ]
+    assert [(sample.labels, sample.value) for sample in info.samples] == [(served, 1.0)]
 
 
 def feedback_total(url: str) -> float:
