@@ -51,7 +51,7 @@ from tweet_sentiment.serving.http import RequestGuard, guard_body_parsing, quiet
 from tweet_sentiment.serving.identity import IdentityError, ServedModel, registry_version
 from tweet_sentiment.serving.predictor import Predictor
 from tweet_sentiment.serving.prometheus import ServiceMetrics
-from tweet_sentiment.serving.querylog import QueryLog, RequestIds, request_id_key
+from tweet_sentiment.serving.querylog import QueryLog, RequestIds, client_id, request_id_key
 from tweet_sentiment.serving.requests import (
     MAX_BATCH,
     MAX_BODY_BYTES,
@@ -228,7 +228,9 @@ class TweetSentiment:
         return [{**result, "request_id": request_id} for result, request_id in zip(results, request_ids, strict=True)]
 
     @bentoml.api(route="/feedback")
-    def feedback(self, label: TrueLabel, request_id: str | None = None, tweet: Tweet | None = None) -> FeedbackReceipt:
+    def feedback(
+        self, ctx: bentoml.Context, label: TrueLabel, request_id: str | None = None, tweet: Tweet | None = None
+    ) -> FeedbackReceipt:
         """The true label of an earlier prediction: by its `request_id` (once), or by the tweet's text."""
         if (request_id is None) == (tweet is None):
             raise BadInput("send either `request_id` (from POST /predict) or `tweet`, with `label`")
@@ -248,7 +250,9 @@ class TweetSentiment:
             [result] = self.predictor.predict([tweet])
             predicted = result["pred_label"]
         if not duplicate:
-            self.query_log.feedback(label, predicted, request_id, tweet)
+            peer = ctx.request.client.host if ctx.request.client else None
+            client = client_id(ctx.request.headers.get("x-forwarded-for"), peer)
+            self.query_log.feedback(label, predicted, request_id, tweet, client)
             self.metrics.observe_feedback(label, predicted)
         return FeedbackReceipt(
             request_id=request_id,

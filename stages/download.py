@@ -1,4 +1,7 @@
-"""DVC stage `download`: build the train/val/test splits (and `custom`, when held out) from `data.source`.
+"""DVC stage `download`: build the train/val/test splits (and `custom`, `live`, when held out) from `data.source`.
+
+Harvested feedback (the `harvest` stage) adds the `live` split and, with
+`live.train`, training rows (tweet_sentiment/live/mixing.py).
 
 `metrics/data.json` holds each split's size and labels, and under `sources`
 what became of every row each source read (kept, or dropped by reason).
@@ -9,8 +12,10 @@ import logging
 
 from tweet_sentiment import paths
 from tweet_sentiment.data import RowCount, split_statistics
+from tweet_sentiment.evaluation import HELD_OUT_SPLITS
+from tweet_sentiment.live.mixing import add_live, read_harvested
 from tweet_sentiment.params import Params
-from tweet_sentiment.sources import CUSTOM_SPLIT, USER_SOURCE, build_splits
+from tweet_sentiment.sources import USER_SOURCE, build_splits
 from tweet_sentiment.stage import run_stage
 
 log = logging.getLogger("download")
@@ -35,8 +40,10 @@ def log_counts(counts: dict[str, RowCount], csv_path: str | None) -> None:
 
 def main(params: Params) -> None:
     splits, counts = build_splits(params.data, paths.EXTERNAL)
+    add_live(splits, counts, read_harvested(paths.HARVESTED), params.live)
     paths.PREPARED.mkdir(parents=True, exist_ok=True)
-    (paths.PREPARED / f"{CUSTOM_SPLIT}.csv").unlink(missing_ok=True)  # from an earlier run that held some out
+    for held_out in HELD_OUT_SPLITS:  # from an earlier run that held some out
+        (paths.PREPARED / f"{held_out}.csv").unlink(missing_ok=True)
     for name, frame in splits.items():
         frame.to_csv(paths.PREPARED / f"{name}.csv", index=False)
     statistics = split_statistics(splits)

@@ -9,11 +9,13 @@ from tweet_sentiment.params import Params
 
 EVAL_SPLITS = ("val", "test")  # TweetEval's: what `optimize` gates on, and every run is scored on
 CUSTOM_SPLIT = "custom"  # the user's held-out rows (data.eval_share), written by `download` only when there are some
+LIVE_SPLIT = "live"  # the newest harvested feedback (live.holdout_share), likewise
+HELD_OUT_SPLITS = (CUSTOM_SPLIT, LIVE_SPLIT)
 
 
 def scored_splits() -> tuple[str, ...]:
-    """What `evaluate` scores: EVAL_SPLITS, then `custom` when data/prepared/custom.csv exists."""
-    return (*EVAL_SPLITS, CUSTOM_SPLIT) if (paths.PREPARED / f"{CUSTOM_SPLIT}.csv").is_file() else EVAL_SPLITS
+    """What `evaluate` scores: EVAL_SPLITS, then `custom` and `live` where data/prepared/ has them."""
+    return (*EVAL_SPLITS, *(name for name in HELD_OUT_SPLITS if (paths.PREPARED / f"{name}.csv").is_file()))
 
 
 def evaluation_frame(name: str, params: Params) -> pd.DataFrame:

@@ -135,6 +135,21 @@ class OptimizeParams:
 
 
 @dataclass(frozen=True)
+class LiveParams:
+    """Learning from production (tweet_sentiment/live/; docs/learning-from-production.md gives each value's reason)."""
+
+    log_dir: str  # the query-log files `harvest` reads (a folder in the repository; `dvc import-url` brings GCS's)
+    train: bool  # train on harvested feedback (refused unless the request ids were verified with the secret key)
+    oversample: int = rules(POSITIVE)  # each harvested training row counts this many times
+    holdout_share: float = rules(POSITIVE, BELOW_ONE)  # the newest share of harvested rows: the `live` split
+    min_holdout: int = rules(POSITIVE)  # fewest rows for a `live` split (a smaller one is noise)
+    accept_tweet_feedback: bool  # feedback sent with the tweet (it cannot be signed) trains too
+    max_client_share: float = rules(POSITIVE, AT_MOST_ONE)  # of the harvested rows, at most this share from one client
+    min_feedback: int = rules(POSITIVE)  # retrain: fewest harvested rows before a retrain is considered
+    retrain_below: float = rules(NOT_NEGATIVE, AT_MOST_ONE)  # retrain: live macro recall of the served version
+
+
+@dataclass(frozen=True)
 class ReleaseParams:
     """The promotion gate's limits (tweet_sentiment/release/gate.py; docs/releases.md gives each one's source)."""
 
@@ -160,6 +175,7 @@ class Params:
     evaluate: EvaluateParams
     optimize: OptimizeParams
     monitor: MonitorParams
+    live: LiveParams
     release: ReleaseParams
 
 

@@ -17,3 +17,6 @@ DRIFT_REFERENCE = Path("models/drift_reference.npz")  # features of training twe
 REFERENCE_METRICS = METRICS / "reference.json"  # their summary: predicted-label shares, medians
 SERVING = Path("models/serving")  # the runtime `optimize` chose: what `evaluate` scores and `package` ships
 OPTIMIZE_LIVE = METRICS / "optimize"  # DVCLive dir of `optimize`: every candidate's scores
+LIVE = Path("data/live")  # what `harvest` took from the query log
+HARVESTED = LIVE / "feedback.csv"  # its labelled rows, oldest first
+LIVE_METRICS = METRICS / "live.json"  # every log record accounted for, live accuracy per version

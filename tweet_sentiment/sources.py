@@ -50,6 +50,11 @@ def _evaluation_splits(external: Path) -> tuple[Splits, Counts]:
     return splits, {f"tweeteval_{split}": all_kept(frame) for split, frame in splits.items()}
 
 
+def embedded_evaluation_texts(external: Path) -> list[str]:
+    """The embedded TweetEval val and test tweets: what no training source may hold."""
+    return _texts(_evaluation_splits(external)[0])
+
+
 def _texts(splits: Splits) -> list[str]:
     return [text for frame in splits.values() for text in frame["text"]]
 

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, recall_score
 
 from tweet_sentiment import paths
 from tweet_sentiment.arguments import positive_int
@@ -24,6 +23,7 @@ from tweet_sentiment.drift.features import Encoder, Features, from_log
 from tweet_sentiment.drift.html_report import render_report
 from tweet_sentiment.drift.reference import DriftReferenceError, Reference, load_reference
 from tweet_sentiment.labels import LABEL2ID, LABELS
+from tweet_sentiment.live.accuracy import live_accuracy
 from tweet_sentiment.serving.querylog import QueryLogError, read_records
 
 log = logging.getLogger("tweet_sentiment.drift")
@@ -85,24 +85,6 @@ def read_window(log_path: Path, last: int | None, since: datetime | None) -> Win
             start = _logged_at(predictions[0])
             feedback = [f for f in feedback if _logged_at(f) >= start]
     return Window(predictions, feedback, skipped)
-
-
-def live_accuracy(feedback: list[dict]) -> dict | None:
-    """Macro recall and the confusion matrix of the predictions whose true label came back."""
-    labelled = [f for f in feedback if f.get("label") in LABEL2ID and f.get("predicted") in LABEL2ID]
-    if not labelled:
-        return None
-    actual = [f["label"] for f in labelled]
-    predicted = [f["predicted"] for f in labelled]
-    present = sorted(set(actual), key=LABELS.index)  # a class with no true label yet has no recall
-    return {
-        "labelled": len(labelled),
-        "macro_recall": round(float(recall_score(actual, predicted, labels=present, average="macro")), 4),
-        "classes": present,
-        "accuracy": round(float(np.mean(np.array(actual) == np.array(predicted))), 4),
-        "labels": list(LABELS),
-        "confusion_matrix": confusion_matrix(actual, predicted, labels=LABELS).tolist(),  # rows: true label
-    }
 
 
 def window_features(window: Window, model_dir: Path | None) -> Features:

@@ -84,6 +84,17 @@ class RequestIds:
         return pred_id if pred_id < len(LABELS) else None
 
 
+def client_id(forwarded_for: str | None, peer: str | None) -> str:
+    """A pseudonym of the client: 16 hex of the SHA-256 of its address, not the address itself.
+
+    The address is the first of `X-Forwarded-For` (Cloud Run's front end puts the
+    caller's there; a client can prepend a made-up one, so this caps casual floods,
+    not a determined forger: the signed request id is the real guard), else the peer's.
+    """
+    address = (forwarded_for or "").split(",")[0].strip() or peer or "unknown"
+    return hashlib.sha256(address.encode()).hexdigest()[:16]
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -208,11 +219,16 @@ class QueryLog:
             )
         self._write(records)
 
-    def feedback(self, label: str, predicted: str, request_id: str | None, text: str | None = None) -> None:
-        """Log a true label given for an earlier prediction (by its id), or for a tweet sent with it (its text)."""
+    def feedback(
+        self, label: str, predicted: str, request_id: str | None, text: str | None = None, client: str = ""
+    ) -> None:
+        """Log a true label given for an earlier prediction (by its id), or for a tweet sent with it (its text).
+
+        `client` is `client_id`'s pseudonym of the sender, so a harvest can cap any one client's share.
+        """
         record = {"type": "feedback", "time": _now(), "request_id": request_id, **self._versions()}
         content = self._content(text) if text is not None else {}
-        self._write([{**record, **content, "label": label, "predicted": predicted}])
+        self._write([{**record, **content, "label": label, "predicted": predicted, "client": client}])
 
     def close(self) -> None:
         if self._handler is not None:

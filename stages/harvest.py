@@ -1,0 +1,54 @@
+"""DVC stage `harvest`: the query log's feedback as labelled tweets (data/live/feedback.csv) and metrics/live.json.
+
+Reads `live.log_dir` (tweet_sentiment/live/harvest.py says what is kept and why
+not). The request-id key comes from `TWEET_SENTIMENT_REQUEST_ID_KEY`, as the
+service reads it; it is not a DVC dependency, so after setting it run
+`dvc repro --force -s harvest`.
+"""
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from tweet_sentiment import paths
+from tweet_sentiment.data import DataError
+from tweet_sentiment.live.harvest import harvest
+from tweet_sentiment.params import Params
+from tweet_sentiment.serving.querylog import KEY_ENV, QueryLogError, read_records
+from tweet_sentiment.sources import embedded_evaluation_texts
+from tweet_sentiment.stage import run_stage
+
+log = logging.getLogger("harvest")
+
+
+def main(params: Params) -> None:
+    secret = os.environ.get(KEY_ENV, "").encode() or None
+    try:
+        result = harvest(
+            read_records(Path(params.live.log_dir)),
+            embedded_evaluation_texts(paths.EXTERNAL),
+            secret,
+            params.live.max_client_share,
+        )
+    except QueryLogError as error:
+        raise DataError(f"live.log_dir: {error}") from None
+    paths.LIVE.mkdir(parents=True, exist_ok=True)
+    result.rows.to_csv(paths.HARVESTED, index=False)
+    paths.LIVE_METRICS.write_text(json.dumps(result.metrics, indent=2) + "\n")
+    feedback = result.metrics["feedback"]
+    log.info(
+        "%d predictions, %d feedback records: %d labelled rows kept; %s",
+        result.metrics["predictions"],
+        result.metrics["feedback_read"],
+        len(result.rows),
+        ", ".join(f"{name} {n}" for name, n in feedback.items() if n) or "no feedback",
+    )
+    if not secret and len(result.rows):
+        log.warning(
+            "%s is not set: request ids were not verified, so these rows can be scored but not trained on", KEY_ENV
+        )
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,1 @@
+"""Learning from production: feedback harvested from the query log, trained on, and the retrain decision."""
