@@ -15,6 +15,7 @@ done, 1 the gate refused (each failed criterion named), 2 not done as asked
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import subprocess
 import tempfile
@@ -43,10 +44,8 @@ def _summary(scores: gate.Scores, bento: str) -> str:
 
 
 def _bento_at(repo: Path, rev: str) -> str:
-    import json
-
     try:
-        return json.loads(committed_text(repo, rev, "models/bento.json"))["tag"]
+        return json.loads(committed_text(repo, rev, str(paths.BENTO_INFO)))["tag"]
     except (RevisionError, KeyError, ValueError):
         return "-"
 

@@ -96,7 +96,7 @@ def check(
         _drop(
             "test macro recall",
             candidate.test_macro_recall,
-            incumbent and incumbent.test_macro_recall,
+            incumbent.test_macro_recall if incumbent else None,
             params.max_test_drop,
         ),
     ]
