@@ -115,7 +115,8 @@ def main() -> None:
         share = args.holdout / (n + args.holdout)
         settings = ["-S", f"live.log_dir={log_dir}", "-S", "live.train=true", "-S", f"live.holdout_share={share:.6f}"]
         # Full training params; of the runtimes only the one served by default, and up to `evaluate`.
-        settings += ["-S", "optimize.candidates=[openvino-int8]"]
+        # The crowd's labels come from one "client" here: no per-client cap.
+        settings += ["-S", "optimize.candidates=[openvino-int8]", "-S", "live.max_client_share=1.0"]
         print(f"N={n}: dvc exp run evaluate {' '.join(settings)}", flush=True)
         run(["dvc", "exp", "run", "evaluate", *settings], cwd=repo, TWEET_SENTIMENT_REQUEST_ID_KEY=KEY)
         metrics = json.loads((repo / "metrics/eval/metrics.json").read_text())
