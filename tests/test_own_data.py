@@ -17,7 +17,7 @@ import pytest
 import yaml
 from dvc.utils.hydra import apply_overrides
 
-from stages import download
+from stages import download, harvest
 from tests.conftest import REPO, run
 from tweet_sentiment.data import (
     DROP_REASONS,
@@ -48,12 +48,17 @@ SPREADSHEET_IDS = (  # the issue's file: a spreadsheet turned every 18-digit id 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch) -> Path:
-    """A stage's working directory: data/external links the vendored snapshots and has room for a user's CSV."""
+    """A stage's working directory: data/external links the vendored snapshots and has room for a user's CSV.
+
+    `harvest` has run on the committed, empty query log, as `dvc repro` runs it before `download`.
+    """
     external = tmp_path / "data/external"
     external.mkdir(parents=True)
     for name in ("semeval2017-task4a", "tweeteval-sentiment"):
         (external / name).symlink_to(REPO / "data/external" / name)
+    (tmp_path / PARAMS.live.log_dir).symlink_to(REPO / PARAMS.live.log_dir)
     monkeypatch.chdir(tmp_path)
+    harvest.main(PARAMS)
     return tmp_path
 
 
