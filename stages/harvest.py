@@ -33,7 +33,8 @@ def main(params: Params) -> None:
         )
     except QueryLogError as error:
         raise DataError(f"live.log_dir: {error}") from None
-    paths.LIVE.mkdir(parents=True, exist_ok=True)
+    for directory in (paths.LIVE, paths.LIVE_METRICS.parent):
+        directory.mkdir(parents=True, exist_ok=True)
     result.rows.to_csv(paths.HARVESTED, index=False)
     paths.LIVE_METRICS.write_text(json.dumps(result.metrics, indent=2) + "\n")
     feedback = result.metrics["feedback"]
