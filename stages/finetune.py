@@ -25,6 +25,7 @@ from tweet_sentiment.distributed import (
 from tweet_sentiment.hardware import use_bf16_training
 from tweet_sentiment.modeling import load_classifier, load_tokenizer
 from tweet_sentiment.params import Params
+from tweet_sentiment.split_wheels import resolve_base_model
 from tweet_sentiment.stage import run_stage
 from tweet_sentiment.tokenized import TokenizedSplit
 from tweet_sentiment.training import build_trainer, finetune
@@ -39,9 +40,10 @@ def main(params: Params) -> None:
     set_seed(params.seed)
     train = TokenizedSplit.load(paths.TOKENIZED / "train.npz").subset(params.max_train_samples, params.seed)
     val = TokenizedSplit.load(paths.TOKENIZED / "val.npz").subset(params.max_eval_samples, params.seed)
-    tokenizer = load_tokenizer(params.base_model)
+    base_model = resolve_base_model(params.base_model)
+    tokenizer = load_tokenizer(base_model)
     tokenizer.model_max_length = params.tokenize.max_length  # serving truncates as training did
-    model = load_classifier(params.base_model)
+    model = load_classifier(base_model)
     live = None  # ranks above 0 train their shard and write nothing
     if is_main_process():
         log.info("fine-tuning %s (%s) on %d tweets", params.base_model, params.train.mode, len(train))

@@ -12,6 +12,7 @@ from tweet_sentiment import paths
 from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
 from tweet_sentiment.modeling import load_tokenizer
 from tweet_sentiment.params import Params
+from tweet_sentiment.split_wheels import resolve_base_model
 from tweet_sentiment.stage import run_stage
 from tweet_sentiment.text import normalise
 from tweet_sentiment.tokenized import TokenizedSplit
@@ -20,7 +21,8 @@ log = logging.getLogger("tokenize")
 
 
 def main(params: Params) -> None:
-    tokenizer = load_tokenizer(params.base_model)
+    base_model = resolve_base_model(params.base_model)
+    tokenizer = load_tokenizer(base_model)
     paths.TOKENIZED.mkdir(parents=True, exist_ok=True)
     for name in paths.SPLITS:
         frame = pd.read_csv(paths.PREPARED / f"{name}.csv", dtype=str, keep_default_na=False)
