@@ -72,6 +72,19 @@ def test_held_out_splits_must_not_get_worse_where_both_versions_have_them():
     assert verdicts(gate.check(worse, BASE, PARAMS, was_in_staging=None))["live macro recall"] is None
 
 
+def test_the_same_served_runtime_passes_throughput_without_a_timing():
+    """Two versions whose dvc.lock records the same models/serving serve the same bytes: nothing to time."""
+    served = gate.served_model_hash((REPO / "dvc.lock").read_text())
+    lock = yaml.safe_load((REPO / "dvc.lock").read_text())
+    [out] = [out for out in lock["stages"]["optimize"]["outs"] if out["path"] == "models/serving"]
+    assert served == out["md5"] and served.endswith(".dir")
+    same = replace(BASE, tweets_per_s=None, served_model=served)
+    assert verdicts(gate.check(same, same, PARAMS, was_in_staging=None))["served tweets/s (this machine)"] is True
+    other = replace(same, served_model="0" * 32 + ".dir")  # another runtime, not timed: not checked
+    assert verdicts(gate.check(other, same, PARAMS, was_in_staging=None))["served tweets/s (this machine)"] is None
+    assert gate.served_model_hash("stages: {}") is None
+
+
 # A registry without a pipeline: commits whose committed metrics say what each version scored.
 def commit_version(repo: Path, test: float, positive: float, bento: str) -> str:
     (repo / "metrics/eval/plots/custom").mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ import logging
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -89,13 +90,22 @@ def _timing_texts(repo: Path, count: int) -> list[str]:
     return list(pd.read_csv(test, keep_default_na=False)["text"].iloc[:count])
 
 
+def scores_of(repo: Path, release: registry.Release) -> gate.Scores:
+    """A version's committed scores and the runtime it serves (its dvc.lock's `models/serving`, where it has one)."""
+    scores = gate.scores_at(lambda path: committed_text(repo, release.commit, path))
+    try:
+        return replace(scores, served_model=gate.served_model_hash(committed_text(repo, release.commit, "dvc.lock")))
+    except RevisionError:
+        return scores
+
+
 def gate_rows(repo: Path, candidate: registry.Release, stage: str) -> list[gate.Criterion]:
     """The gate's criteria for `candidate` into `stage`, throughput timed on this machine."""
     params = load_params(repo / "params.yaml")
     incumbent = registry.in_stage(repo, stage)
-    new = gate.scores_at(lambda path: committed_text(repo, candidate.commit, path))
-    old = gate.scores_at(lambda path: committed_text(repo, incumbent.commit, path)) if incumbent else None
-    if old is not None:
+    new = scores_of(repo, candidate)
+    old = scores_of(repo, incumbent) if incumbent else None
+    if old is not None and not gate.same_served_model(new, old):
         with tempfile.TemporaryDirectory(prefix="tweet-sentiment-gate-") as tmp:
             dirs = [serving_dir_at(repo, r.commit, Path(tmp) / r.version) for r in (candidate, incumbent)]
             speeds = gate.measure_throughput(dirs, _timing_texts(repo, params.optimize.timing_tweets))

@@ -16,7 +16,9 @@ GTO records promotions but checks nothing (iterative/gto#292 asks for
 Metrics are the committed ones at each version's commit (`metrics/eval/`), read
 as `dvc metrics diff` reads revisions. Throughput is not committed (it varies run
 to run, and `dvc.lock` stays reproducible), so the gate times both versions'
-served runtimes on this machine, one after the other, as `optimize` does.
+served runtimes on this machine, one after the other, as `optimize` does; two
+versions whose `dvc.lock` records the same `models/serving` serve the same bytes,
+so they pass without a timing (which on a busy machine can differ by 10% or more).
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from tweet_sentiment.labels import LABELS
 from tweet_sentiment.params import ReleaseParams
+from tweet_sentiment.paths import SERVING
 
 EVAL_METRICS = "metrics/eval/metrics.json"
 PER_CLASS_TEST = "metrics/eval/plots/custom/per_class_test.json"
@@ -42,6 +47,7 @@ class Scores:
     class_recall: dict[str, float]  # label -> test recall
     splits: dict[str, float]  # held-out split -> macro recall, for those the version has
     tweets_per_s: float | None = None
+    served_model: str | None = None  # DVC's hash of models/serving in the version's dvc.lock
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,21 @@ def scores_at(read_text: Callable[[str], str]) -> Scores:
     per_class = {row["label"]: row["recall"] for row in json.loads(read_text(PER_CLASS_TEST))}
     splits = {name: metrics[name]["macro_recall"] for name in HELD_OUT_SPLITS if name in metrics}
     return Scores(metrics["test"]["macro_recall"], per_class, splits)
+
+
+def served_model_hash(lock_text: str) -> str | None:
+    """DVC's hash of `models/serving` as the `optimize` stage recorded it in a `dvc.lock`; None if absent."""
+    outs = (yaml.safe_load(lock_text) or {}).get("stages", {}).get("optimize", {}).get("outs", [])
+    return next((out.get("md5") for out in outs if out.get("path") == str(SERVING)), None)
+
+
+def same_served_model(candidate: Scores, incumbent: Scores | None) -> bool:
+    """Whether both versions serve the very same runtime bytes (so the same speed: nothing to time)."""
+    return (
+        incumbent is not None
+        and candidate.served_model is not None
+        and candidate.served_model == incumbent.served_model
+    )
 
 
 def _fmt(value: float | None) -> str:
@@ -117,6 +138,8 @@ def check(
 def _throughput(candidate: Scores, incumbent: Scores | None, max_share: float) -> Criterion:
     new, old = candidate.tweets_per_s, incumbent.tweets_per_s if incumbent else None
     limit = f"drop <= {max_share:.0%}"
+    if same_served_model(candidate, incumbent):
+        return Criterion("served tweets/s (this machine)", "same runtime", "same runtime", limit, True)
     if new is None or old is None:
         return Criterion("served tweets/s (this machine)", "-" if new is None else f"{new:.0f}", "-", limit, None)
     return Criterion("served tweets/s (this machine)", f"{new:.0f}", f"{old:.0f}", limit, new >= old * (1 - max_share))
