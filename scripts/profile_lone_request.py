@@ -115,7 +115,8 @@ def table(model_dir: Path, steps: list[tuple[str, float]], loads: list[LoadResul
         HEADING,
         "",
         f"Written by `python scripts/profile_lone_request.py`. Machine: {machine()}; the client shares it.",
-        f"Served runtime: `{read_runtime(model_dir).name}`, {SUB_BATCH}-tweet sub-batches, {PARALLEL_BATCHES} at once "
+        f"Served runtime: `{read_runtime(model_dir).name}` (weights {model_version(model_dir)}), "
+        f"{SUB_BATCH}-tweet sub-batches, {PARALLEL_BATCHES} at once "
         "(service.py's defaults). Each step timed alone, p50 over real test tweets:",
         "",
         "| step, in-process | p50 ms |",
