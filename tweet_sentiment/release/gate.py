@@ -74,8 +74,11 @@ def scores_at(read_text: Callable[[str], str]) -> Scores:
 
 def served_model_hash(lock_text: str) -> str | None:
     """DVC's hash of `models/serving` as the `optimize` stage recorded it in a `dvc.lock`; None if absent."""
-    outs = (yaml.safe_load(lock_text) or {}).get("stages", {}).get("optimize", {}).get("outs", [])
-    return next((out.get("md5") for out in outs if out.get("path") == str(SERVING)), None)
+    try:
+        outs = yaml.safe_load(lock_text)["stages"]["optimize"]["outs"]
+        return next(out["md5"] for out in outs if out["path"] == str(SERVING))
+    except (yaml.YAMLError, LookupError, TypeError, StopIteration):  # not a lock that records it
+        return None
 
 
 def same_served_model(candidate: Scores, incumbent: Scores | None) -> bool:
