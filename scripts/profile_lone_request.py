@@ -59,7 +59,6 @@ def p50_ms(step: Callable[[str], object], tweets: list[str], repeats: int = 3) -
 
 def in_process_steps(model_dir: Path, tweets: list[str]) -> list[tuple[str, float]]:
     """Each step of the service's path for one tweet, as service.py runs it."""
-
     import service
 
     predictor = Predictor(model_dir, batch_size=SUB_BATCH, parallel_batches=PARALLEL_BATCHES, threads=PARALLEL_BATCHES)

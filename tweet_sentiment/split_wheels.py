@@ -14,6 +14,11 @@ The unpacked model lives in `$TWEET_SENTIMENT_MODEL_CACHE` (default
 directory per set of pins, written under a temporary name and renamed when every
 hash matched, so an interrupted unpack is never taken for a whole one. The
 hashes are checked when the files are unpacked, not again on each use.
+
+`resolve_base_model` is called by the stages that load a base model (tokenize,
+finetune) before modeling's loaders, not inside `modeling.resolve_model_source`:
+modeling.py ships in the Bento, which never loads a base model, so a change
+here rebuilds no Bento.
 """
 
 from __future__ import annotations
