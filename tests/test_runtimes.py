@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from tweet_sentiment.modeling import load_tokenizer
 from tweet_sentiment.optimize import Candidate, calibration_tweets, check_candidates, choose
 from tweet_sentiment.params import ParamsError, load_params
 from tweet_sentiment.quantize import CANDIDATES, build_candidate, export_onnx
-from tweet_sentiment.serving.predictor import Predictor
+from tweet_sentiment.serving.predictor import Predictor, softmax
 from tweet_sentiment.serving.runtimes import (
     ENGINE_PACKAGES,
     ModelLoadError,
@@ -111,6 +112,26 @@ def test_int8_candidates_hold_int8_weights_and_answer_close_to_fp32(
     correlation = np.corrcoef(answers.ravel(), reference.ravel())[0, 1]
     assert correlation > min_correlation
     np.testing.assert_allclose(answers, reference, atol=0.05)
+
+
+@pytest.mark.parametrize("name", ["openvino-bf16", "openvino-int8"])
+def test_a_lone_tweet_on_every_thread_scores_as_it_does_beside_others(candidates, int8_candidates, name: str):
+    """A worker's lone call runs on a one-stream copy of the model with all threads: the same logits, bit for bit."""
+    path = {**candidates, **int8_candidates}[name]
+    predictor = Predictor(path, batch_size=16, parallel_batches=2, threads=2)  # as service.py's workers load it
+    assert predictor.lone_logits is not predictor.logits
+    padded = [predictor.tokenizer.pad(predictor.encode([tweet])) for tweet in TWEETS]
+    under_load = [predictor.logits(*inputs) for inputs in padded]
+    for inputs, expected in zip(padded, under_load, strict=True):
+        np.testing.assert_array_equal(predictor.lone_logits(*inputs), expected)
+    # Lone calls that overlap fall back to the shared streams: still every answer right, none lost.
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda inputs: predictor.lone_logits(*inputs), padded * 20))
+    for answer, expected in zip(answers, under_load * 20, strict=True):
+        np.testing.assert_array_equal(answer, expected)
+    # The Predictor sends a one-sub-batch call down the lone path: a request of one tweet as scored beside others.
+    singles = np.vstack([predictor.predict_proba([tweet]) for tweet in TWEETS])
+    np.testing.assert_array_equal(singles, np.vstack([softmax(logits) for logits in under_load]))
 
 
 def test_a_serving_directory_reports_the_version_of_the_weights_it_was_built_from(model_dir: Path, candidates):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from tweet_sentiment.labels import LABELS
-from tweet_sentiment.serving.runtimes import load_logits
+from tweet_sentiment.serving.runtimes import Logits, load_logits
 from tweet_sentiment.serving.tokenizer import TokenCounts, TweetTokenizer
 
 
@@ -52,6 +52,7 @@ class Predictor:
         """
         loaded = load_logits(model_dir, threads, parallel_batches, bf16)
         self.runtime, self.logits, self.bf16 = loaded.runtime, loaded.logits, loaded.bf16
+        self.lone_logits = loaded.lone_logits
         self.tokenizer = TweetTokenizer(model_dir)
         self.batch_size = batch_size
         self.pool = ThreadPoolExecutor(parallel_batches) if parallel_batches > 1 else None
@@ -69,14 +70,17 @@ class Predictor:
         # Small batches are split evenly so that every parallel thread gets work.
         batch_size = min(self.batch_size, math.ceil(len(encoded) / self.parallel_batches))
         batches = list(length_sorted_batches([len(ids) for ids in encoded], batch_size))
+        if len(batches) == 1:  # one sub-batch: on this thread, with every CPU thread the runtime may give it
+            probabilities[batches[0]] = self._forward([encoded[i] for i in batches[0]], self.lone_logits)
+            return probabilities
         run = self.pool.map if self.pool else map
         batch_probabilities = run(self._forward, ([encoded[i] for i in batch] for batch in batches))
         for batch, batch_probability in zip(batches, batch_probabilities, strict=True):
             probabilities[batch] = batch_probability
         return probabilities
 
-    def _forward(self, input_ids: list[list[int]]) -> np.ndarray:
-        return softmax(self.logits(*self.tokenizer.pad(input_ids)))
+    def _forward(self, input_ids: list[list[int]], logits: Logits | None = None) -> np.ndarray:
+        return softmax((logits or self.logits)(*self.tokenizer.pad(input_ids)))
 
     def predict(self, texts: Sequence[str]) -> list[dict]:
         """One `{pred_id, pred_label, scores}` result per text, in order."""
