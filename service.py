@@ -47,7 +47,12 @@ from starlette.routing import Route
 
 from tweet_sentiment.labels import LABELS, ModelLoadError
 from tweet_sentiment.serving.feedback import FeedbackLedger
-from tweet_sentiment.serving.http import RequestGuard, guard_body_parsing, quiet_client_error_tracebacks
+from tweet_sentiment.serving.http import (
+    RequestGuard,
+    fix_response_media_types,
+    guard_body_parsing,
+    quiet_client_error_tracebacks,
+)
 from tweet_sentiment.serving.identity import IdentityError, ServedModel, registry_version
 from tweet_sentiment.serving.predictor import Predictor
 from tweet_sentiment.serving.prometheus import ServiceMetrics
@@ -265,6 +270,7 @@ class TweetSentiment:
 
 
 guard_body_parsing(TweetSentiment)
+fix_response_media_types(TweetSentiment)
 # Inside BentoML's metrics, timeout and concurrency middleware: its 413s and the
 # errors it reshapes are counted with the status they are answered with.
 TweetSentiment.add_asgi_middleware(RequestGuard, max_body_bytes=BODY_LIMIT)

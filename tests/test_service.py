@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -273,6 +274,29 @@ def test_batching_wait_cap_applies_to_bentomls_real_optimizer():
     optimizer.trigger_refresh()
     assert optimizer.o_a == pytest.approx(0.02)  # the optimizer really learned from the stats
     assert 0 < optimizer.wait <= MAX_BATCH_WAIT_S  # ...and its 0.4 s wait was capped
+
+
+def test_response_media_types_are_worked_out_once_not_per_response(monkeypatch):
+    """BentoML 1.4 builds the output's JSON schema for each response's media type unless the spec names it."""
+    import service
+
+    for method in service.TweetSentiment.apis.values():
+        spec = method.output_spec
+        assert spec.media_type == "application/json"
+
+        def no_schema(*args, **kwargs):
+            raise AssertionError("a JSON schema was built to answer a request")
+
+        monkeypatch.setattr(spec, "model_json_schema", no_schema)
+        assert spec.mime_type() == "application/json"
+
+
+def test_media_type_fix_warns_and_changes_nothing_when_bentomls_internals_change(serving_log):
+    from tweet_sentiment.serving.http import fix_response_media_types
+
+    changed = SimpleNamespace(apis={"predict": object()})  # a later BentoML whose APIs carry no `output_spec`
+    assert fix_response_media_types(changed) is False
+    assert any("not caching response media types" in r.getMessage() for r in serving_log.records)
 
 
 class Records(logging.Handler):

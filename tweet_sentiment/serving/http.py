@@ -237,6 +237,26 @@ def guard_body_parsing(service: Any) -> bool:
     return True
 
 
+def fix_response_media_types(service: Any) -> bool:
+    """Work out each API's response media type once, not on every response (bentoml 1.4).
+
+    BentoML 1.4 derives it from the output's JSON schema, which pydantic builds anew
+    for each response: 11% of a worker's Python time at 32 clients x 1 tweet
+    (py-spy, BENCHMARKS.md). The type is the same every time, so it is fixed at
+    start-up as the output spec's `media_type`, which BentoML answers with as is.
+    Returns whether it applies; where BentoML differs it warns and changes nothing.
+    """
+    try:
+        specs = [method.output_spec for method in service.apis.values()]
+        media_types = [spec.mime_type() for spec in specs]
+    except AttributeError as error:
+        logger.warning("not caching response media types, bentoml's internals changed (%s)", error)
+        return False
+    for spec, media_type in zip(specs, media_types, strict=True):
+        spec.media_type = media_type
+    return True
+
+
 def raised_while_parsing(error: BaseException) -> bool:
     traceback = error.__traceback__
     while traceback is not None:
