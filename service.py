@@ -49,7 +49,7 @@ from tweet_sentiment.labels import LABELS, ModelLoadError
 from tweet_sentiment.serving.feedback import FeedbackLedger
 from tweet_sentiment.serving.http import (
     RequestGuard,
-    fix_response_media_types,
+    cache_response_media_types,
     guard_body_parsing,
     quiet_client_error_tracebacks,
 )
@@ -270,7 +270,7 @@ class TweetSentiment:
 
 
 guard_body_parsing(TweetSentiment)
-fix_response_media_types(TweetSentiment)
+cache_response_media_types(TweetSentiment)
 # Inside BentoML's metrics, timeout and concurrency middleware: its 413s and the
 # errors it reshapes are counted with the status they are answered with.
 TweetSentiment.add_asgi_middleware(RequestGuard, max_body_bytes=BODY_LIMIT)

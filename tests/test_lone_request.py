@@ -50,8 +50,13 @@ def test_a_lone_tweet_scores_as_in_a_batch_and_is_counted_and_logged(served_open
         status, [result] = call(f"{url}/predict", json.dumps({"tweets": [tweet]}).encode())
         assert status == 200
         lone.append(result)
-    # The same floats, bit for bit, as JSON carries them: a lone tweet is scored as it is among 47 others.
-    assert [result["scores"] for result in lone] == [result["scores"] for result in batched]
+    # A lone tweet is scored as it is among 47 others: the same label, the same scores to 1e-6. (The
+    # lone copy and the shared streams give the same logits bit for bit on the same input,
+    # tests/test_runtimes.py; in a batch the input differs by its padding, which OpenVINO's kernels
+    # are not promised to ignore to the last bit, though on the AVX512 EPYC measured they did.)
+    assert [result["pred_label"] for result in lone] == [result["pred_label"] for result in batched]
+    for alone, among_others in zip(lone, batched, strict=True):
+        assert alone["scores"] == pytest.approx(among_others["scores"], abs=1e-6, rel=0)
     assert predictions_total(url) == before + len(tweets)
     records = [json.loads(line) for file in log_dir.glob("queries-*.jsonl") for line in file.read_text().splitlines()]
     logged = {record["request_id"]: record for record in records if record["type"] == "prediction"}

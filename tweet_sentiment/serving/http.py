@@ -237,7 +237,7 @@ def guard_body_parsing(service: Any) -> bool:
     return True
 
 
-def fix_response_media_types(service: Any) -> bool:
+def cache_response_media_types(service: Any) -> bool:
     """Work out each API's response media type once, not on every response (bentoml 1.4).
 
     BentoML 1.4 derives it from the output's JSON schema, which pydantic builds anew
@@ -253,7 +253,7 @@ def fix_response_media_types(service: Any) -> bool:
         logger.warning("not caching response media types, bentoml's internals changed (%s)", error)
         return False
     for spec, media_type in zip(specs, media_types, strict=True):
-        spec.media_type = media_type
+        spec.media_type = media_type  # also listed in the API's entry of BentoML's /schema.json from then on
     return True
 
 

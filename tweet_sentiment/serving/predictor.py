@@ -48,7 +48,10 @@ class Predictor:
 
         `parallel_batches > 1` runs that many sub-batches at once on Python
         threads (every runtime computes without the GIL), sharing `threads`
-        CPU threads (None: the engine's default).
+        CPU threads (None: the engine's default). A call that fits in one
+        sub-batch (one client's tweet) runs on the caller's thread instead, on
+        the runtime's `lone_logits`: OpenVINO gives it all `threads` while
+        nothing else runs in the process, with the same results.
         """
         loaded = load_logits(model_dir, threads, parallel_batches, bf16)
         self.runtime, self.logits, self.bf16 = loaded.runtime, loaded.logits, loaded.bf16
@@ -74,13 +77,14 @@ class Predictor:
             probabilities[batches[0]] = self._forward([encoded[i] for i in batches[0]], self.lone_logits)
             return probabilities
         run = self.pool.map if self.pool else map
-        batch_probabilities = run(self._forward, ([encoded[i] for i in batch] for batch in batches))
+        sub_batches = ([encoded[i] for i in batch] for batch in batches)
+        batch_probabilities = run(lambda input_ids: self._forward(input_ids, self.logits), sub_batches)
         for batch, batch_probability in zip(batches, batch_probabilities, strict=True):
             probabilities[batch] = batch_probability
         return probabilities
 
-    def _forward(self, input_ids: list[list[int]], logits: Logits | None = None) -> np.ndarray:
-        return softmax((logits or self.logits)(*self.tokenizer.pad(input_ids)))
+    def _forward(self, input_ids: list[list[int]], logits: Logits) -> np.ndarray:
+        return softmax(logits(*self.tokenizer.pad(input_ids)))
 
     def predict(self, texts: Sequence[str]) -> list[dict]:
         """One `{pred_id, pred_label, scores}` result per text, in order."""

@@ -121,11 +121,7 @@ class Loaded:
     runtime: Runtime
     logits: Logits
     bf16: bool
-    lone_logits: Logits | None = None
-
-    def __post_init__(self) -> None:
-        if self.lone_logits is None:
-            object.__setattr__(self, "lone_logits", self.logits)
+    lone_logits: Logits
 
 
 def load_logits(
@@ -140,11 +136,13 @@ def load_logits(
     runtime = read_runtime(model_dir)
     _import_engine(runtime)
     if runtime.engine == "torchscript":
-        return Loaded(runtime, *_torchscript(model_dir, runtime, threads, streams, bf16))
+        logits, bf16 = _torchscript(model_dir, runtime, threads, streams, bf16)
+        return Loaded(runtime, logits, bf16, lone_logits=logits)
     check_labels(model_dir, config_labels(model_dir))
     per_stream = None if threads is None else max(1, threads // streams)
     if runtime.engine == "onnxruntime":
-        return Loaded(runtime, _onnxruntime(model_dir / runtime.model_file, per_stream), False)
+        logits = _onnxruntime(model_dir / runtime.model_file, per_stream)
+        return Loaded(runtime, logits, False, lone_logits=logits)
     return Loaded(runtime, *_openvino(model_dir / runtime.model_file, runtime, threads, streams, bf16))
 
 
@@ -209,11 +207,11 @@ def _openvino(
     core = openvino.Core()
     precision = openvino_precision(runtime.precision, bf16, core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
 
-    def compile_for(streams: int) -> "openvino.CompiledModel":
+    def compile_for(stream_count: int) -> "openvino.CompiledModel":
         config = {
             "INFERENCE_PRECISION_HINT": precision,
-            "PERFORMANCE_HINT": "THROUGHPUT" if streams > 1 else "LATENCY",
-            "NUM_STREAMS": streams,
+            "PERFORMANCE_HINT": "THROUGHPUT" if stream_count > 1 else "LATENCY",
+            "NUM_STREAMS": stream_count,
         }
         if threads is not None:
             config["INFERENCE_NUM_THREADS"] = threads
@@ -224,9 +222,10 @@ def _openvino(
             raise ModelLoadError(f"{path}: OpenVINO cannot load it ({reason})") from None
 
     shared = compile_for(streams)
-    # `streams` calls at once get threads/streams threads each. A lone call (nothing else running)
-    # goes to a copy compiled for one stream on all the threads: one tweet took 4.1 ms there
-    # against 6.1 ms on one thread (issue 36), with the same logits bit for bit (tests/test_runtimes.py).
+    # `streams` calls at once get threads/streams threads each. A lone call (nothing else running in
+    # this process) goes to a copy compiled for one stream on all the threads: one tweet's inference
+    # took 2.4 ms there against 4.0 ms on one stream's thread (BENCHMARKS.md, 2 cores), with the same
+    # logits bit for bit (tests/test_runtimes.py). The copy costs memory: tens of MiB per process.
     alone = compile_for(1) if streams > 1 else shared
     local = threading.local()  # an infer request serves one call at a time: one per calling thread and model
     # OpenVINO's Python input dispatch holds the GIL while it waits on the plugin, so two threads
@@ -243,11 +242,11 @@ def _openvino(
             compiled = alone if lone and running == 0 else shared
             if not hasattr(local, "requests"):
                 local.requests = {}
-            request = local.requests.get(id(compiled)) or local.requests.setdefault(
-                id(compiled), compiled.create_infer_request()
-            )
-            running += 1
+            request = local.requests.get(id(compiled))
+            if request is None:
+                request = local.requests[id(compiled)] = compiled.create_infer_request()
             request.start_async(inputs, share_inputs=True)  # share_inputs: no copy into the request's tensors
+            running += 1  # only once started: a call refused here leaves the count as it was
         try:
             request.wait()
             return request.get_output_tensor(0).data.copy()
