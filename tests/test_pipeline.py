@@ -102,8 +102,8 @@ def test_a_malformed_data_file_names_the_file_and_line(quick_pipeline: Path):
         # the OpenVINO loader: the runtimes' users rerun; tokenize and finetune do not import it
         (
             "tweet_sentiment/serving/runtimes.py",
-            '"NUM_STREAMS": streams,',
-            '"NUM_STREAMS": max(1, streams),',
+            '"NUM_STREAMS": stream_count,',
+            '"NUM_STREAMS": max(1, stream_count),',
             {"optimize", "evaluate", "reference", "package"},
         ),
         # the query log's rotation: what the Bento ships and the harvest that reads the log
