@@ -12,6 +12,7 @@ from dvclive import Live
 from transformers import set_seed
 
 from tweet_sentiment import paths
+from tweet_sentiment.distillation.student import distillation_set
 from tweet_sentiment.distributed import (
     is_main_process,
     is_node_main_process,
@@ -38,15 +39,30 @@ def main(params: Params) -> None:
         per_process_batch(params.batch_size, params.train.processes * nodes())  # a bad split fails here, once
         sys.exit(run_under_torchrun(params.train.processes, "stages.finetune"))
     set_seed(params.seed)
-    train = TokenizedSplit.load(paths.TOKENIZED / "train.npz").subset(params.max_train_samples, params.seed)
+    full_train = TokenizedSplit.load(paths.TOKENIZED / "train.npz")
+    rows = full_train.subset_rows(params.max_train_samples, params.seed)
     val = TokenizedSplit.load(paths.TOKENIZED / "val.npz").subset(params.max_eval_samples, params.seed)
     base_model = resolve_base_model(params.base_model)
     tokenizer = load_tokenizer(base_model)
     tokenizer.model_max_length = params.tokenize.max_length  # serving truncates as training did
+    if params.teacher.weight > 0:  # learn from the frozen teacher's logits too (docs/distillation.md)
+        train = distillation_set(
+            full_train, rows, paths.TEACHER, paths.PREPARED / "train.csv", tokenizer, params.tokenize.max_length
+        )
+    else:
+        train = full_train.take(rows)
     model = load_classifier(base_model)
     live = None  # ranks above 0 train their shard and write nothing
     if is_main_process():
         log.info("fine-tuning %s (%s) on %d tweets", params.base_model, params.train.mode, len(train))
+        if params.teacher.weight > 0:
+            log.info(
+                "distilling %s: %d of them labelled by the teacher only, weight %g, temperature %g",
+                params.teacher.model,
+                len(train) - len(rows),
+                params.teacher.weight,
+                params.teacher.temperature,
+            )
         live = Live(str(paths.TRAIN_LIVE), dvcyaml=False, save_dvc_exp=False)
         # Whether bf16 was used changes the weights: one dvc.lock must mean one result.
         live.summary["bf16"] = use_bf16_training(params.train.bf16)

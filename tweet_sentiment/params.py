@@ -100,6 +100,18 @@ class TrainParams:
 
 
 @dataclass(frozen=True)
+class TeacherParams:
+    """The `teacher` stage (frozen: `dvc repro -s teacher`) and distillation into `finetune` (docs/distillation.md)."""
+
+    model: str  # the teacher's base model: a hub id, a local dir, or all-mpnet-base-v2 from its wheels
+    lr: float = rules(POSITIVE)
+    epochs: int = rules(POSITIVE)
+    transfer_samples: int | None = rules(POSITIVE)  # of the de-duplicated transfer tweets, those labelled; None: all
+    weight: float = rules(NOT_NEGATIVE, AT_MOST_ONE)  # finetune: share of the loss from the teacher; 0: no distillation
+    temperature: float = rules(POSITIVE)  # finetune: both models' logits are divided by this in the teacher's term
+
+
+@dataclass(frozen=True)
 class EvaluateParams:
     batch_size: int
     robustness_samples: int | None = rules(POSITIVE)
@@ -172,6 +184,7 @@ class Params:
     data: DataParams
     tokenize: TokenizeParams
     train: TrainParams
+    teacher: TeacherParams
     evaluate: EvaluateParams
     optimize: OptimizeParams
     monitor: MonitorParams

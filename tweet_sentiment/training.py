@@ -20,11 +20,12 @@ from transformers import (
 )
 from transformers.integrations import DVCLiveCallback
 
+from tweet_sentiment.distillation.student import DistillationTrainer, WithTeacherLogits
 from tweet_sentiment.distributed import per_process_batch, world_size
 from tweet_sentiment.hardware import use_bf16_training
 from tweet_sentiment.params import Params
 from tweet_sentiment.scores import LABEL_IDS, headline_scores
-from tweet_sentiment.tokenized import TokenizedSplit
+from tweet_sentiment.tokenized import UNLABELLED, TokenizedSplit
 from tweet_sentiment.weight_averaging import WeightAveraging
 
 if TYPE_CHECKING:  # only `finetune` logs: a sweep elsewhere (scripts/sweep_recipes.py) needs no dvclive
@@ -64,9 +65,11 @@ def class_weights(labels: np.ndarray, scheme: str) -> torch.Tensor | None:
     A class absent from `labels` (a small sample that missed a rare class)
     gets weight 1, what 'balanced' gives a tweet on average: it is never a
     target, and label smoothing weighs it like a class of average frequency.
+    UNLABELLED rows (distillation's transfer tweets) do not count.
     """
     if scheme == "none":
         return None
+    labels = labels[labels != UNLABELLED]
     present = np.unique(labels)
     weights = np.ones(len(LABEL_IDS))
     weights[present] = compute_class_weight("balanced", classes=present, y=labels)
@@ -98,8 +101,13 @@ def freeze_encoder(model: PreTrainedModel) -> None:
         parameter.requires_grad = False
 
 
-def training_arguments(params: Params, output_dir: Path, train_size: int) -> TrainingArguments:
-    """The Trainer's arguments for `train_size` training tweets (it sets how often loss is logged)."""
+def training_arguments(
+    params: Params, output_dir: Path, train_size: int, distilling: bool = False
+) -> TrainingArguments:
+    """The Trainer's arguments for `train_size` training tweets (it sets how often loss is logged).
+
+    `distilling` keeps the items' `teacher_logits`, which the model's forward does not take.
+    """
     return TrainingArguments(
         output_dir=str(output_dir),
         learning_rate=params.lr,
@@ -128,6 +136,7 @@ def training_arguments(params: Params, output_dir: Path, train_size: int) -> Tra
         # Our loss is a per-batch mean. Left True, the Trainer would multiply it by the number
         # of processes (expecting a sum over tokens divided by a global count): 2x gradients on 2.
         average_tokens_across_devices=False,
+        **({"remove_unused_columns": False} if distilling else {}),
     )
 
 
@@ -135,30 +144,38 @@ def build_trainer(
     params: Params,
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    train: TokenizedSplit,
+    train: TokenizedSplit | WithTeacherLogits,
     val: TokenizedSplit,
     live: Live | None,
     output_dir: Path,
 ) -> Trainer:
-    """The Trainer `finetune` runs; `live` is None on the processes that log nothing (ranks above 0)."""
+    """The Trainer `finetune` runs; `live` is None on the processes that log nothing (ranks above 0).
+
+    A `train` WithTeacherLogits distils: its loss mixes in the teacher's (`params.teacher`).
+    """
     if params.train.mode == "head":
         freeze_encoder(model)
     callbacks = [EarlyStoppingCallback(early_stopping_patience=params.train.early_stopping_patience)]
     if live is not None:
         callbacks.append(DeterministicDVCLiveCallback(live=live))
-    trainer = Trainer(
-        model=model,
-        args=training_arguments(params, output_dir, len(train)),
-        train_dataset=train,
-        eval_dataset=val,
-        processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=compute_metrics,
-        compute_loss_func=weighted_cross_entropy(
+    distilling = isinstance(train, WithTeacherLogits)
+    arguments = {
+        "model": model,
+        "args": training_arguments(params, output_dir, len(train), distilling),
+        "train_dataset": train,
+        "eval_dataset": val,
+        "processing_class": tokenizer,
+        "data_collator": DataCollatorWithPadding(tokenizer),
+        "compute_metrics": compute_metrics,
+        "compute_loss_func": weighted_cross_entropy(
             class_weights(train.labels, params.train.class_weighting), params.train.label_smoothing
         ),
-        callbacks=callbacks,
-    )
+        "callbacks": callbacks,
+    }
+    if distilling:
+        trainer = DistillationTrainer(weight=params.teacher.weight, temperature=params.teacher.temperature, **arguments)
+    else:
+        trainer = Trainer(**arguments)
     if params.train.ema_epochs > 0:
         trainer.add_callback(WeightAveraging(trainer, params.train.ema_epochs))
     return trainer
