@@ -16,6 +16,7 @@ from tweet_sentiment.distillation.teacher import teacher_scores
 from tweet_sentiment.distillation.transfer import read_texts, transfer_set
 from tweet_sentiment.labels import LABEL2ID, LABELS
 from tweet_sentiment.modeling import EMBEDDED_MODEL_ID, load_tokenizer
+from tweet_sentiment.sources import embedded_splits
 from tweet_sentiment.text import match_key
 from tweet_sentiment.tokenized import UNLABELLED, TokenizedSplit
 from tweet_sentiment.training import class_weights, weighted_cross_entropy
@@ -27,6 +28,12 @@ TRANSFER = REPO / "data/external/tweeteval-other"
 @pytest.fixture(scope="module")
 def tokenizer():
     return load_tokenizer(EMBEDDED_MODEL_ID)
+
+
+@pytest.fixture(scope="module")
+def splits() -> dict[str, pd.DataFrame]:
+    """The splits as `download` prepares them, from the vendored data: a fresh clone has no data/prepared."""
+    return embedded_splits(REPO / "data" / "external")[0]
 
 
 def write_gz(path: Path, lines: list[str]) -> None:
@@ -52,11 +59,8 @@ def test_transfer_tweets_matching_an_excluded_tweet_or_each_other_are_dropped(tm
     assert kept == ["i love Mondays @user", "Fine, whatever!"]
 
 
-def test_the_real_transfer_set_holds_no_val_or_test_tweet_and_samples_reproducibly():
-    val_test = pd.concat(
-        pd.read_csv(REPO / f"data/prepared/{name}.csv", dtype=str, keep_default_na=False)["text"]
-        for name in ("val", "test")
-    )
+def test_the_real_transfer_set_holds_no_val_or_test_tweet_and_samples_reproducibly(splits):
+    val_test = pd.concat([splits["val"]["text"], splits["test"]["text"]])
     first = transfer_set(TRANSFER, exclude=val_test, limit=500, seed=1)
     assert first == transfer_set(TRANSFER, exclude=val_test, limit=500, seed=1)
     assert first != transfer_set(TRANSFER, exclude=val_test, limit=500, seed=2)
@@ -143,8 +147,8 @@ def test_class_weights_count_labelled_rows_only():
     torch.testing.assert_close(class_weights(with_transfer, "balanced"), class_weights(labels, "balanced"))
 
 
-def prepared_train(tmp_path: Path, count: int) -> tuple[Path, pd.DataFrame]:
-    frame = pd.read_csv(REPO / "data/prepared/train.csv", dtype=str, keep_default_na=False).head(count)
+def prepared_train(tmp_path: Path, splits: dict[str, pd.DataFrame], count: int) -> tuple[Path, pd.DataFrame]:
+    frame = splits["train"].head(count)
     path = tmp_path / "prepared/train.csv"
     path.parent.mkdir(parents=True)
     frame.to_csv(path, index=False)
@@ -152,9 +156,9 @@ def prepared_train(tmp_path: Path, count: int) -> tuple[Path, pd.DataFrame]:
 
 
 def test_the_training_set_pairs_each_tweet_with_its_logits_and_adds_a_matching_share_of_transfer(
-    tmp_path: Path, tokenizer
+    tmp_path: Path, tokenizer, splits
 ):
-    path, frame = prepared_train(tmp_path, 40)
+    path, frame = prepared_train(tmp_path, splits, 40)
     train = TokenizedSplit.from_frame(frame, tokenizer, 128)
     train_logits = np.arange(120, dtype=np.float32).reshape(40, 3)
     transfer = [f"transfer tweet number {i}" for i in range(30)]
@@ -173,8 +177,8 @@ def test_the_training_set_pairs_each_tweet_with_its_logits_and_adds_a_matching_s
     assert dataset[34]["teacher_logits"] == [-1.0, -1.0, -1.0]
 
 
-def test_logits_for_another_training_split_are_refused(tmp_path: Path, tokenizer):
-    path, frame = prepared_train(tmp_path, 10)
+def test_logits_for_another_training_split_are_refused(tmp_path: Path, tokenizer, splits):
+    path, frame = prepared_train(tmp_path, splits, 10)
     train = TokenizedSplit.from_frame(frame, tokenizer, 128)
     write_logits(tmp_path / "teacher" / TRANSFER_FILE, "text", ["a"], np.zeros((1, 3), dtype=np.float32))
     reordered = frame["id"].tolist()[::-1]
