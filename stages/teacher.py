@@ -48,7 +48,7 @@ def main(params: Params) -> None:
     transfer = transfer_set(
         paths.TRANSFER,
         exclude=pd.concat([frame["text"] for frame in frames.values()]),
-        limit=params.teacher.transfer_samples,
+        limit=teacher.transfer_samples,
         seed=params.seed,
     )
     log.info("transfer set: %d tweets from %s", len(transfer), paths.TRANSFER)
@@ -57,8 +57,8 @@ def main(params: Params) -> None:
     max_length = params.tokenize.max_length
     splits = {name: TokenizedSplit.from_frame(frame, tokenizer, max_length) for name, frame in frames.items()}
     transfer_split = TokenizedSplit.from_texts(transfer, np.full(len(transfer), UNLABELLED), tokenizer, max_length)
-    train = splits["train"].subset(params.max_train_samples, params.seed)
-    val = splits["val"].subset(params.max_eval_samples, params.seed)
+    train = splits["train"].subset(teacher.max_train_samples, params.seed)
+    val = splits["val"].subset(teacher.max_eval_samples, params.seed)
     log.info("fine-tuning the teacher %s on %d tweets", params.teacher.model, len(train))
     shutil.rmtree(paths.TEACHER_LIVE, ignore_errors=True)
     live = Live(str(paths.TEACHER_LIVE), dvcyaml=False, save_dvc_exp=False)
@@ -73,7 +73,7 @@ def main(params: Params) -> None:
         return predict_logits(trainer.model, tokenizer, split, params.train.eval_batch_size, bf16, f"teacher on {name}")
 
     for name in ("val", "test"):
-        split = splits[name].subset(params.max_eval_samples, params.seed)
+        split = splits[name].subset(teacher.max_eval_samples, params.seed)
         scores = teacher_scores(split.labels, logits_of(split, name))
         live.summary[name] = scores
         log.info("teacher %s macro recall %.4f", name, scores["macro_recall"])

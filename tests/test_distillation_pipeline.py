@@ -17,6 +17,8 @@ pytestmark = pytest.mark.slow
 SMALL_TEACHER = {
     "teacher.model": "sentence-transformers/all-MiniLM-L6-v2",
     "teacher.transfer_samples": 300,
+    "teacher.max_train_samples": 256,
+    "teacher.max_eval_samples": 128,
     "max_train_samples": 256,
     "max_eval_samples": 128,
     "epochs": 1,

@@ -107,6 +107,10 @@ class TeacherParams:
     lr: float = rules(POSITIVE)
     epochs: int = rules(POSITIVE)
     transfer_samples: int | None = rules(POSITIVE)  # of the de-duplicated transfer tweets, those labelled; None: all
+    # Its own caps, not the top-level ones: a quick run's caps must not touch the frozen stage's lock entry
+    # (`dvc repro --force` re-records a frozen stage's params without running it).
+    max_train_samples: int | None = rules(POSITIVE)
+    max_eval_samples: int | None = rules(POSITIVE)
     weight: float = rules(NOT_NEGATIVE, AT_MOST_ONE)  # finetune: share of the loss from the teacher; 0: no distillation
     temperature: float = rules(POSITIVE)  # finetune: both models' logits are divided by this in the teacher's term
 
