@@ -6,7 +6,7 @@ training split, keeps the best epoch by val macro recall, and writes:
 - data/teacher/train.csv: its logits on every prepared training tweet;
 - data/teacher/transfer.csv: its logits on `teacher.transfer_samples` transfer tweets;
 - metrics/teacher: its training curves and its val and test scores.
-`dvc.yaml` freezes it, so `dvc repro` uses the committed logits; `dvc repro -s teacher` reruns it.
+`dvc.yaml` freezes it, so `dvc repro` uses the committed logits (docs/distillation.md says how to rerun it).
 """
 
 import logging
@@ -52,14 +52,14 @@ def main(params: Params) -> None:
         seed=params.seed,
     )
     log.info("transfer set: %d tweets from %s", len(transfer), paths.TRANSFER)
-    model_source = resolve_base_model(params.teacher.model)
+    model_source = resolve_base_model(teacher.model)
     tokenizer = load_tokenizer(model_source)
     max_length = params.tokenize.max_length
     splits = {name: TokenizedSplit.from_frame(frame, tokenizer, max_length) for name, frame in frames.items()}
     transfer_split = TokenizedSplit.from_texts(transfer, np.full(len(transfer), UNLABELLED), tokenizer, max_length)
     train = splits["train"].subset(teacher.max_train_samples, params.seed)
     val = splits["val"].subset(teacher.max_eval_samples, params.seed)
-    log.info("fine-tuning the teacher %s on %d tweets", params.teacher.model, len(train))
+    log.info("fine-tuning the teacher %s on %d tweets", teacher.model, len(train))
     shutil.rmtree(paths.TEACHER_LIVE, ignore_errors=True)
     live = Live(str(paths.TEACHER_LIVE), dvcyaml=False, save_dvc_exp=False)
     bf16 = use_bf16_training(params.train.bf16)
