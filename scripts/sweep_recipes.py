@@ -15,13 +15,17 @@ on a CPU use 1) and writes, as each run ends:
   (float16, shape (tweets, 3)) under `setting/seed/split`, for seed averages;
   runs already in the file are kept.
 
-Choose settings on `val` and `val_synthetic_emoji` only; test is the outcome.
+The `distil*` settings train as `finetune` does with `teacher.weight` > 0: on the
+committed teacher's logits (data/teacher) and its share of the transfer tweets
+(docs/distillation.md). Choose settings on `val` and `val_synthetic_emoji` only;
+test is the outcome.
 Needs data/prepared (`dvc repro download`) and, for `tapt`, nothing else:
 continued masked-LM pretraining on the training tweets (Gururangan et al. 2020,
 "Don't Stop Pretraining") is done here, once per sweep (seeded with the first
 seed, in one of the `--workers` slots), not by the pipeline.
 
     python scripts/sweep_recipes.py --out sweep --workers 14 --seeds 42 1 2 --settings default emoji0.05
+    python scripts/sweep_recipes.py --out distil --workers 8 --settings default distil0.3 distil0.5 distil0.8
 """
 
 import argparse
@@ -35,13 +39,17 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from tweet_sentiment import paths
 from tweet_sentiment.params import Params, load_params
+
+if TYPE_CHECKING:  # torch-importing modules load in the worker processes only
+    from tweet_sentiment.distillation.student import WithTeacherLogits
+    from tweet_sentiment.tokenized import TokenizedSplit
 
 log = logging.getLogger("sweep")
 TAPT = {"epochs": 1, "lr": 1e-4, "batch_size": 64, "mlm_probability": 0.15}
@@ -58,6 +66,9 @@ SETTINGS = {
     "emoji0.1": Setting({"tokenize.emoji_share": 0.1}),
     "epochs3": Setting({"epochs": 3}),
     "tapt": Setting({}, from_tapt=True),
+    # Distillation from the committed teacher logits (data/teacher, docs/distillation.md), Hinton's T 2 first.
+    **{f"distil{w}": Setting({"teacher.weight": w}) for w in (0.3, 0.5, 0.8)},
+    **{f"distil0.5T{t}": Setting({"teacher.weight": 0.5, "teacher.temperature": t}) for t in (1.0, 4.0)},
 }
 
 
@@ -180,6 +191,25 @@ def predict_proba(model, split, tokenizer) -> np.ndarray:
     return np.concatenate(batches)
 
 
+def training_split(
+    params: Params, train: pd.DataFrame, tokenizer, prepared_train: Path, teacher_dir: Path
+) -> "TokenizedSplit | WithTeacherLogits":
+    """What a run trains on, as `finetune` builds it: `params.max_train_samples` of `train` (seeded by
+    `params.seed`), paired with the teacher's logits plus the transfer tweets' share when `teacher.weight` > 0.
+
+    `train` is the normalised training split in `prepared_train`'s order. Raises DataError when the
+    teacher's logits are for another training split.
+    """
+    from tweet_sentiment.distillation.student import distillation_set
+    from tweet_sentiment.tokenized import TokenizedSplit
+
+    full = TokenizedSplit.from_frame(train, tokenizer, params.tokenize.max_length)
+    rows = full.subset_rows(params.max_train_samples, params.seed)
+    if params.teacher.weight > 0:
+        return distillation_set(full, rows, teacher_dir, prepared_train, tokenizer, params.tokenize.max_length)
+    return full.take(rows)
+
+
 def train_and_score(setting: str, seed: int, base: Path, work: Path, limit: int | None) -> dict:
     """One run: `finetune`'s Trainer on the setting's training tweets, then val, synthetic-emoji and test scores."""
     import torch
@@ -201,7 +231,7 @@ def train_and_score(setting: str, seed: int, base: Path, work: Path, limit: int 
     train = pd.read_pickle(work / "train.pkl")
     if (share := params.tokenize.emoji_share) > 0:
         train = train.assign(text=add_emoji(train["text"], train["label"], share, seed, EmojiRanking.load()))
-    train_split = TokenizedSplit.from_frame(train, tokenizer, params.tokenize.max_length).subset(limit, seed)
+    train_split = training_split(params, train, tokenizer, paths.PREPARED / "train.csv", paths.TEACHER)
     splits = {name: TokenizedSplit.load(work / f"{name}.npz") for name in ("val", "test", "val_synthetic_emoji")}
     model = load_classifier(str(work / "tapt" if from_tapt else base))
     run_dir = work / f"run-{setting}-{seed}"
