@@ -16,11 +16,11 @@ import yaml
 
 from stages.package import TORCH_CPU_INDEX, with_runtime_packages
 from tests.conftest import REPO
-from tweet_sentiment.labels import LABELS
+from tweet_sentiment.labels import ID2LABEL, LABELS
 from tweet_sentiment.modeling import load_tokenizer
 from tweet_sentiment.optimize import Candidate, calibration_tweets, check_candidates, choose
 from tweet_sentiment.params import ParamsError, load_params
-from tweet_sentiment.quantize import CANDIDATES, build_candidate, export_onnx
+from tweet_sentiment.quantize import CANDIDATES, build_candidate, export_onnx, openvino_model
 from tweet_sentiment.serving.predictor import Predictor, softmax
 from tweet_sentiment.serving.runtimes import (
     ENGINE_PACKAGES,
@@ -249,6 +249,24 @@ def test_bad_candidate_lists_are_a_params_error(candidates: list[str], runtime: 
     with pytest.raises(ParamsError, match=message):
         check_candidates(gate(candidates=candidates, runtime=runtime), list(CANDIDATES))
     check_candidates(gate(candidates=["openvino-int8"], runtime="torchscript-fp32"), list(CANDIDATES))
+
+
+@pytest.mark.parametrize("architecture", ["bert", "mpnet", "roberta"])  # MiniLM, all-mpnet-base-v2, cardiffnlp's
+def test_the_int8_float_ops_match_every_offered_architecture(architecture: str, tmp_path: Path):
+    """NNCF refuses a pattern that matches nothing, so params.yaml's must fit each base model a user can pick."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    config = AutoConfig.for_model(
+        architecture, vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, id2label=ID2LABEL, label2id={label: i for i, label in ID2LABEL.items()},
+    )  # fmt: skip
+    AutoModelForSequenceClassification.from_config(config).save_pretrained(tmp_path / "model")
+    onnx = export_onnx(tmp_path / "model", tmp_path / "fp32.onnx")
+    ignored = load_params(REPO / "params.yaml").optimize.openvino_int8_float_ops
+    calibration = [[0, 5, 9, 2], [0, 7, 2]]
+    openvino_model(onnx, tmp_path / "int8.xml", calibration, ignored)  # raises ParamsError if one matches nothing
+    with pytest.raises(ParamsError, match=r"`optimize.openvino_int8_float_ops`: .*nomatch.* fix or drop"):
+        openvino_model(onnx, tmp_path / "int8.xml", calibration, [*ignored, "nomatch"])
 
 
 def pins(lines: list[str]) -> dict[str, str]:

@@ -107,6 +107,12 @@ def onnxruntime_int8(fp32: Path, path: Path, calibration: Sequence[Sequence[int]
     prepared.unlink()
 
 
+def matmul_names(model: object, count: int = 6) -> str:
+    """The first `count` MatMul operations' names of an OpenVINO model, for error messages."""
+    names = [op.get_friendly_name() for op in model.get_ordered_ops() if op.get_type_name() == "MatMul"]
+    return ", ".join(names[:count])
+
+
 def openvino_model(fp32: Path, path: Path, calibration: Sequence[Sequence[int]] | None, ignored: Sequence[str]) -> None:
     """The ONNX model as OpenVINO IR, fp32 weights or NNCF int8 (transformer preset, SmoothQuant).
 
@@ -127,7 +133,11 @@ def openvino_model(fp32: Path, path: Path, calibration: Sequence[Sequence[int]] 
                 ignored_scope=nncf.IgnoredScope(patterns=list(ignored)),  # each pattern must match an operation
             )
         except nncf.ValidationError as error:
-            raise ParamsError(f"params.yaml: `optimize.openvino_int8_float_ops`: {error}") from None
+            nncf_message = " ".join(str(error).split())
+            raise ParamsError(
+                f"params.yaml: `optimize.openvino_int8_float_ops`: {nncf_message} Each regex must match an operation"
+                f" of this model's ONNX graph ({matmul_names(model)}, ...): fix or drop the one that does not"
+            ) from None
     openvino.save_model(model, str(path), compress_to_fp16=False)
 
 
