@@ -39,17 +39,13 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from tweet_sentiment import paths
 from tweet_sentiment.params import Params, load_params
-
-if TYPE_CHECKING:  # torch-importing modules load in the worker processes only
-    from tweet_sentiment.distillation.student import WithTeacherLogits
-    from tweet_sentiment.tokenized import TokenizedSplit
 
 log = logging.getLogger("sweep")
 TAPT = {"epochs": 1, "lr": 1e-4, "batch_size": 64, "mlm_probability": 0.15}
@@ -191,31 +187,13 @@ def predict_proba(model, split, tokenizer) -> np.ndarray:
     return np.concatenate(batches)
 
 
-def training_split(
-    params: Params, train: pd.DataFrame, tokenizer, prepared_train: Path, teacher_dir: Path
-) -> "TokenizedSplit | WithTeacherLogits":
-    """What a run trains on, as `finetune` builds it: `params.max_train_samples` of `train` (seeded by
-    `params.seed`), paired with the teacher's logits plus the transfer tweets' share when `teacher.weight` > 0.
-
-    `train` is the normalised training split in `prepared_train`'s order. Raises DataError when the
-    teacher's logits are for another training split.
-    """
-    from tweet_sentiment.distillation.student import distillation_set
-    from tweet_sentiment.tokenized import TokenizedSplit
-
-    full = TokenizedSplit.from_frame(train, tokenizer, params.tokenize.max_length)
-    rows = full.subset_rows(params.max_train_samples, params.seed)
-    if params.teacher.weight > 0:
-        return distillation_set(full, rows, teacher_dir, prepared_train, tokenizer, params.tokenize.max_length)
-    return full.take(rows)
-
-
 def train_and_score(setting: str, seed: int, base: Path, work: Path, limit: int | None) -> dict:
     """One run: `finetune`'s Trainer on the setting's training tweets, then val, synthetic-emoji and test scores."""
     import torch
     from transformers import set_seed
     from transformers.utils import logging as hf_logging
 
+    from tweet_sentiment.distillation.student import training_set
     from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
     from tweet_sentiment.modeling import load_classifier, load_tokenizer
     from tweet_sentiment.scores import headline_scores, per_class_scores
@@ -231,7 +209,16 @@ def train_and_score(setting: str, seed: int, base: Path, work: Path, limit: int 
     train = pd.read_pickle(work / "train.pkl")
     if (share := params.tokenize.emoji_share) > 0:
         train = train.assign(text=add_emoji(train["text"], train["label"], share, seed, EmojiRanking.load()))
-    train_split = training_split(params, train, tokenizer, paths.PREPARED / "train.csv", paths.TEACHER)
+    full_train = TokenizedSplit.from_frame(train, tokenizer, params.tokenize.max_length)
+    train_split = training_set(  # as finetune builds it
+        full_train,
+        full_train.subset_rows(limit, seed),
+        params.teacher.weight,
+        paths.TEACHER,
+        paths.PREPARED / "train.csv",
+        tokenizer,
+        params.tokenize.max_length,
+    )
     splits = {name: TokenizedSplit.load(work / f"{name}.npz") for name in ("val", "test", "val_synthetic_emoji")}
     model = load_classifier(str(work / "tapt" if from_tapt else base))
     run_dir = work / f"run-{setting}-{seed}"

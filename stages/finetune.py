@@ -12,7 +12,7 @@ from dvclive import Live
 from transformers import set_seed
 
 from tweet_sentiment import paths
-from tweet_sentiment.distillation.student import distillation_set
+from tweet_sentiment.distillation.student import training_set
 from tweet_sentiment.distributed import (
     is_main_process,
     is_node_main_process,
@@ -45,12 +45,16 @@ def main(params: Params) -> None:
     base_model = resolve_base_model(params.base_model)
     tokenizer = load_tokenizer(base_model)
     tokenizer.model_max_length = params.tokenize.max_length  # serving truncates as training did
-    if params.teacher.weight > 0:  # learn from the frozen teacher's logits too (docs/distillation.md)
-        train = distillation_set(
-            full_train, rows, paths.TEACHER, paths.PREPARED / "train.csv", tokenizer, params.tokenize.max_length
-        )
-    else:
-        train = full_train.take(rows)
+    # With teacher.weight > 0, the frozen teacher's logits too (docs/distillation.md).
+    train = training_set(
+        full_train,
+        rows,
+        params.teacher.weight,
+        paths.TEACHER,
+        paths.PREPARED / "train.csv",
+        tokenizer,
+        params.tokenize.max_length,
+    )
     model = load_classifier(base_model)
     live = None  # ranks above 0 train their shard and write nothing
     if is_main_process():

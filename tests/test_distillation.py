@@ -11,7 +11,13 @@ from transformers import TrainingArguments
 
 from tweet_sentiment.data import DataError
 from tweet_sentiment.distillation.soft_targets import TRAIN_FILE, TRANSFER_FILE, read_logits, write_logits
-from tweet_sentiment.distillation.student import DistillationTrainer, WithTeacherLogits, distillation_set, soft_loss
+from tweet_sentiment.distillation.student import (
+    DistillationTrainer,
+    WithTeacherLogits,
+    distillation_set,
+    soft_loss,
+    training_set,
+)
 from tweet_sentiment.distillation.teacher import teacher_scores
 from tweet_sentiment.distillation.transfer import read_texts, transfer_set
 from tweet_sentiment.labels import LABEL2ID, LABELS
@@ -165,7 +171,9 @@ def test_the_training_set_pairs_each_tweet_with_its_logits_and_adds_a_matching_s
     write_logits(tmp_path / "teacher" / TRAIN_FILE, "id", frame["id"].tolist(), train_logits)
     write_logits(tmp_path / "teacher" / TRANSFER_FILE, "text", transfer, -np.ones((30, 3), dtype=np.float32))
     rows = train.subset_rows(20, seed=3)
-    dataset = distillation_set(train, rows, tmp_path / "teacher", path, tokenizer, 128)
+    without_teacher = training_set(train, rows, 0.0, tmp_path / "teacher", path, tokenizer, 128)
+    assert isinstance(without_teacher, TokenizedSplit) and list(without_teacher.labels) == list(train.labels[rows])
+    dataset = training_set(train, rows, 0.5, tmp_path / "teacher", path, tokenizer, 128)
     assert len(dataset) == 20 + 15  # half the training split, so half the transfer set
     assert list(dataset.labels[:20]) == list(train.labels[rows])
     assert set(dataset.labels[20:]) == {UNLABELLED}

@@ -6,18 +6,11 @@ import threading
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from tweet_sentiment.distillation.soft_targets import TRAIN_FILE, read_logits
-from tweet_sentiment.distillation.student import WithTeacherLogits
-from tweet_sentiment.modeling import EMBEDDED_MODEL_ID, load_tokenizer
 from tweet_sentiment.params import load_params
-from tweet_sentiment.sources import embedded_splits
-from tweet_sentiment.tokenized import UNLABELLED, TokenizedSplit
 
-REPO = Path(__file__).parents[1]
-SCRIPT = REPO / "scripts" / "sweep_recipes.py"
+SCRIPT = Path(__file__).parents[1] / "scripts" / "sweep_recipes.py"
 spec = importlib.util.spec_from_file_location("sweep_recipes", SCRIPT)
 sweep = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sweep)
@@ -43,24 +36,6 @@ def test_every_setting_but_the_baselines_changes_params(setting):
 def test_a_misspelt_param_is_refused():
     with pytest.raises(TypeError, match="emoji_shares"):
         sweep.with_changes(load_params(), {"tokenize.emoji_shares": 0.1})
-
-
-def test_a_distillation_run_trains_on_the_sample_with_its_teacher_logits_and_the_transfer_share(tmp_path: Path):
-    """As `finetune` builds it; a fresh clone has no data/prepared, so the split comes from the vendored data."""
-    train = embedded_splits(REPO / "data/external")[0]["train"]
-    train.to_csv(tmp_path / "train.csv", index=False)
-    tokenizer = load_tokenizer(EMBEDDED_MODEL_ID)
-    changes = {**sweep.SETTINGS["distil0.5"].changes, "max_train_samples": 4737, "seed": 1}
-    params = sweep.with_changes(load_params(), changes)
-    distilled = sweep.training_split(params, train, tokenizer, tmp_path / "train.csv", REPO / "data/teacher")
-    ids, teacher = read_logits(REPO / "data/teacher" / TRAIN_FILE, "id")
-    rows = TokenizedSplit.from_frame(train, tokenizer, 128).subset_rows(4737, 1)
-    assert isinstance(distilled, WithTeacherLogits) and len(train) == 47_370 and len(ids) == len(train)
-    assert len(distilled) == len(rows) + 2_000  # a tenth of the training tweets: a tenth of the 20,000 transfer ones
-    np.testing.assert_array_equal(distilled.logits[: len(rows)], teacher[rows])
-    assert (distilled.split.labels[len(rows) :] == UNLABELLED).all()
-    plain = sweep.training_split(sweep.with_changes(params, {"teacher.weight": 0.0}), train, tokenizer, None, None)
-    assert isinstance(plain, TokenizedSplit) and len(plain) == len(rows)
 
 
 class Jobs:

@@ -73,6 +73,21 @@ def distillation_set(
     )
 
 
+def training_set(
+    train: TokenizedSplit,
+    rows: np.ndarray,
+    weight: float,
+    teacher_dir: Path,
+    prepared_train: Path,
+    tokenizer: PreTrainedTokenizerBase,
+    max_length: int,
+) -> TokenizedSplit | WithTeacherLogits:
+    """What `finetune` trains on: `train.take(rows)`, or with a teacher `weight` > 0 their `distillation_set`."""
+    if weight > 0:
+        return distillation_set(train, rows, teacher_dir, prepared_train, tokenizer, max_length)
+    return train.take(rows)
+
+
 def soft_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """T^2 x KL(softmax(teacher / T) || softmax(student / T)), the mean over the batch; both (batch, classes)."""
     log_student = torch.nn.functional.log_softmax(student_logits.float() / temperature, dim=-1)
