@@ -11,11 +11,15 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tweet_sentiment.params import ParamsError
 from tweet_sentiment.serving.runtimes import Runtime, weights_digest
+
+if TYPE_CHECKING:
+    import openvino
 
 log = logging.getLogger("optimize")
 
@@ -107,8 +111,8 @@ def onnxruntime_int8(fp32: Path, path: Path, calibration: Sequence[Sequence[int]
     prepared.unlink()
 
 
-def matmul_names(model: object, count: int = 6) -> str:
-    """The first `count` MatMul operations' names of an OpenVINO model, for error messages."""
+def matmul_names(model: "openvino.Model", count: int = 6) -> str:
+    """The names of an OpenVINO model's first `count` MatMul operations, comma-separated (for error messages)."""
     names = [op.get_friendly_name() for op in model.get_ordered_ops() if op.get_type_name() == "MatMul"]
     return ", ".join(names[:count])
 
@@ -134,9 +138,12 @@ def openvino_model(fp32: Path, path: Path, calibration: Sequence[Sequence[int]] 
             )
         except nncf.ValidationError as error:
             nncf_message = " ".join(str(error).split())
+            if "Ignored nodes" not in nncf_message:  # not about the patterns
+                raise
             raise ParamsError(
                 f"params.yaml: `optimize.openvino_int8_float_ops`: {nncf_message} Each regex must match an operation"
-                f" of this model's ONNX graph ({matmul_names(model)}, ...): fix or drop the one that does not"
+                f" of the model, whose first MatMul operations are {matmul_names(model)}: fix or drop the one that"
+                " matches nothing"
             ) from None
     openvino.save_model(model, str(path), compress_to_fp16=False)
 
