@@ -257,6 +257,26 @@ def run_loads(server: Server, request_maker, label: str, tweets: list[str], dura
     return results
 
 
+def sample_test_tweets() -> list[str]:
+    """4,000 real TweetEval test tweets, the same sample for every benchmark."""
+    test = pd.read_csv(REPO / "data/prepared/test.csv", dtype=str, keep_default_na=False)
+    return test["text"].sample(n=4000, random_state=0).tolist()
+
+
+def in_process_speeds(
+    model_dir: Path, tweets: list[str], batch_sizes: tuple[int, ...] = (1, 16, 64)
+) -> dict[int, float]:
+    """tweets/s of a runtime dir in-process, one call at a time on all cores, per batch size.
+
+    Median of 3 passes (`tweets_per_second`) over 300 tweets at batch 1, 2,000 at larger batches.
+    """
+    speeds = {}
+    for batch_size in batch_sizes:
+        predictor = Predictor(model_dir, batch_size=batch_size, threads=os.cpu_count())
+        speeds[batch_size] = tweets_per_second(predictor, tweets[: 300 if batch_size == 1 else 2000])
+    return speeds
+
+
 def runtime_table(tweets: list[str]) -> list[dict]:
     """Each candidate in-process at batch 1, 16 and 64, with the `optimize` stage's quality numbers."""
     params = load_params(REPO / "params.yaml")
@@ -267,10 +287,8 @@ def runtime_table(tweets: list[str]) -> list[dict]:
         calibration = TweetTokenizer(REPO / "models/finetuned").encode(calibration_tweets(params))
         float_ops = params.optimize.openvino_int8_float_ops
         for name, path in build_candidates(names, REPO / "models/finetuned", Path(tmp), calibration, float_ops):
-            row = {"runtime": name, **quality[name]}
-            for batch_size, count in ((1, 300), (16, 2000), (64, 2000)):
-                predictor = Predictor(path, batch_size=batch_size, threads=os.cpu_count())  # one call on all cores
-                row[f"batch {batch_size}"] = tweets_per_second(predictor, tweets[:count])
+            speeds = in_process_speeds(path, tweets)
+            row = {"runtime": name, **quality[name], **{f"batch {size}": tps for size, tps in speeds.items()}}
             print(json.dumps(row), flush=True)
             rows.append(row)
     return rows
@@ -335,14 +353,12 @@ def served_test_scores(model_dir: Path) -> dict[str, float]:
 def in_process_ceiling(model_dir: Path, tweets: list[str]) -> dict[int, float]:
     """The served runtime in-process, one call at a time on all cores: tweets/s at batch 64 and 16.
 
-    Median of 3 passes over 2,000 real test tweets (`tweets_per_second`), as the Runtimes table
-    times each candidate: what any server of this runtime could at best deliver on this machine.
+    As the Runtimes table times each candidate: what any server of this runtime could at best
+    deliver on this machine.
     """
-    ceiling = {}
-    for batch_size in (64, 16):
-        predictor = Predictor(model_dir, batch_size=batch_size, threads=os.cpu_count())
-        ceiling[batch_size] = tweets_per_second(predictor, tweets[:2000])
-        print(f"in-process ceiling, batch {batch_size}: {ceiling[batch_size]:.0f} tweets/s", flush=True)
+    ceiling = in_process_speeds(model_dir, tweets, (64, 16))
+    for batch_size, tps in ceiling.items():
+        print(f"in-process ceiling, batch {batch_size}: {tps:.0f} tweets/s", flush=True)
     return ceiling
 
 
@@ -387,8 +403,7 @@ def main() -> None:
     os.chdir(REPO)  # the pipeline's paths are relative to the repository root
     duration = min(args.duration, 120.0)
     peers = peers_python(args.peers_python, args.skip_peers)
-    test = pd.read_csv(REPO / "data/prepared/test.csv", dtype=str, keep_default_na=False)
-    tweets = test["text"].sample(n=4000, random_state=0).tolist()
+    tweets = sample_test_tweets()
 
     full = args.only == "all"
     runtimes = runtime_table(tweets) if full else []
@@ -606,8 +621,8 @@ def write_report(
         "# Benchmarks",
         "",
         "`python scripts/benchmark_service.py` writes the Runtimes, HTTP and HTTP against LitServe and Ray Serve",
-        "sections, `python scripts/benchmark_query_log.py` the Query log one, `scripts/benchmark_image.sh` the",
-        "Serving image one.",
+        "sections, `python scripts/benchmark_models.py` the Quality or speed one, `python",
+        "scripts/benchmark_query_log.py` the Query log one, `scripts/benchmark_image.sh` the Serving image one.",
         "",
         f"- Machine: {machine()}, torch {torch.__version__}, fast bf16 on this CPU: {cpu_has_fast_bf16()}",
     ]
