@@ -72,8 +72,7 @@ def main(params: Params) -> None:
     def logits_of(split: TokenizedSplit, name: str) -> np.ndarray:
         return predict_logits(trainer.model, tokenizer, split, params.train.eval_batch_size, bf16, f"teacher on {name}")
 
-    for name in ("val", "test"):
-        split = splits[name].subset(teacher.max_eval_samples, params.seed)
+    for name, split in {"val": val, "test": splits["test"].subset(teacher.max_eval_samples, params.seed)}.items():
         scores = teacher_scores(split.labels, logits_of(split, name))
         live.summary[name] = scores
         log.info("teacher %s macro recall %.4f", name, scores["macro_recall"])
