@@ -81,6 +81,16 @@ class LoadResult:
     errors_5xx: int = 0
     other_failures: int = 0
     peak_rss_mb: float = 0.0
+    server_cpu_s: float = 0.0  # CPU time (user + system) the server's processes used during the load
+
+    @property
+    def server_cores(self) -> float:
+        """How many of the machine's cores the server kept busy, on average."""
+        return self.server_cpu_s / self.seconds
+
+    @property
+    def server_cpu_ms_per_tweet(self) -> float:
+        return 1000 * self.server_cpu_s / self.tweets if self.tweets else float("nan")
 
     @property
     def tweets_per_s(self) -> float:
@@ -159,6 +169,16 @@ class Server:
 
     def reset_peak(self) -> None:
         self.peak_rss = 0
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, s) used so far by the server's live processes."""
+        root = psutil.Process(self.process.pid)
+        total = 0.0
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
 
     def stop(self) -> None:
         """SIGTERM to the server's main process, which stops its own (Ray shuts its cluster down), then
@@ -250,7 +270,9 @@ def run_loads(server: Server, request_maker, label: str, tweets: list[str], dura
     for clients, per_request, share, note in LOADS:
         result = LoadResult(f"{label}{note}", clients, per_request)
         server.reset_peak()
+        cpu_before = server.cpu_seconds()
         asyncio.run(drive(request_maker, result, tweets, duration * share))
+        result.server_cpu_s = server.cpu_seconds() - cpu_before
         result.peak_rss_mb = server.peak_rss / 2**20
         print(result.row(), flush=True)
         results.append(result)
@@ -471,7 +493,7 @@ def knobs_section(ceiling: dict[int, float], knobs: list[Served], runtime: str, 
     rows = []
     for server in knobs:
         cells = [
-            f"{load.tweets_per_s:.0f} ({load.tweets_per_s / best:.0%}), {load.p50_ms:.1f} ms"
+            f"{load.tweets_per_s:.0f} ({load.tweets_per_s / best:.0%}), {load.p50_ms:.1f} ms, {load.server_cores:.2f}"
             for load in server.loads[:COMPARED_LOADS]
         ]
         errors, peak = sum(load.errors_5xx for load in server.loads), max(load.peak_rss_mb for load in server.loads)
@@ -485,9 +507,10 @@ def knobs_section(ceiling: dict[int, float], knobs: list[Served], runtime: str, 
             f"The service (`service.py`, uvicorn on {http_stack()}) on `{runtime}`, started once per setting of",
             "`TWEET_SENTIMENT_WORKERS` (worker processes) and `TWEET_SENTIMENT_PARALLEL` (sub-batches of 16 a worker",
             f"runs at once, one CPU thread each). Real test tweets; each concurrent load runs {duration:.0f} s, the",
-            f"single-client one {duration / 3:.0f} s. In-process ceiling at batch 64: {best:.0f} tweets/s.",
+            f"single-client one {duration / 3:.0f} s. In-process ceiling at batch 64: {best:.0f} tweets/s. Server",
+            f"cores: the CPU time of the server's processes over the load's duration (of {os.cpu_count()}).",
             "",
-            "| setting | 1 x 1: tweets/s (share), p50 | 32 x 1 | 32 x 16 | 5xx | peak RSS MiB |",
+            "| setting | 1 x 1: tweets/s (share), p50, server cores | 32 x 1 | 32 x 16 | 5xx | peak RSS MiB |",
             "|---|---|---|---|---|---|",
             *rows,
         ]
@@ -500,7 +523,8 @@ def comparison_section(
     """The comparison table: the ceiling, then each load with every server, as tweets/s and share of the ceiling."""
     best = ceiling[64]
     rows = [
-        f"| in-process ceiling, batch {batch} (one call at a time, all cores) | | {tps:.0f} | {tps / best:.0%} | | | |"
+        f"| in-process ceiling, batch {batch} (one call at a time, all cores) | | {tps:.0f} | {tps / best:.0%} "
+        "| | | | | |"
         for batch, tps in ceiling.items()
     ]
     for index in range(COMPARED_LOADS):
@@ -508,7 +532,8 @@ def comparison_section(
             load = server.loads[index]
             rows.append(
                 f"| {server.label} | {load.clients} x {load.tweets_per_request} | {load.tweets_per_s:.0f} "
-                f"| {load.tweets_per_s / best:.0%} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {load.errors_5xx} |"
+                f"| {load.tweets_per_s / best:.0%} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {load.errors_5xx} "
+                f"| {load.server_cores:.2f} | {load.server_cpu_ms_per_tweet:.2f} |"
             )
     cold = ", ".join(f"{server.label} {server.cold_start:.1f} s" for server in compared)
     ratios = ratio_rows(compared)
@@ -535,9 +560,13 @@ def comparison_section(
             f"test tweets; each concurrent load runs {duration:.0f} s, the single-client one {duration / 3:.0f} s, "
             "in this order on a fresh server.",
             f"Share: tweets/s over the in-process ceiling at batch 64. Cold start (process start to ready): {cold}.",
+            f"Server cores: CPU time of the server's processes over the load's duration (of {os.cpu_count()}); CPU "
+            "ms/tweet: that",
+            "CPU time over the tweets answered, what serving a tweet costs whatever the load generator takes.",
             "",
-            "| server | clients x tweets/request | tweets/s | share of the ceiling | p50 ms | p99 ms | 5xx |",
-            "|---|---|---|---|---|---|---|",
+            "| server | clients x tweets/request | tweets/s | share of the ceiling | p50 ms | p99 ms | 5xx "
+            "| server cores | server CPU ms/tweet |",
+            "|---|---|---|---|---|---|---|---|---|",
             *rows,
             "",
             *ratios,
