@@ -3,9 +3,12 @@
 import gzip
 import hashlib
 import json
+import multiprocessing
+import os
 import shutil
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -132,6 +135,35 @@ def test_a_lone_tweet_on_every_thread_scores_as_it_does_beside_others(candidates
     # The Predictor sends a one-sub-batch call down the lone path: a request of one tweet as scored beside others.
     singles = np.vstack([predictor.predict_proba([tweet]) for tweet in TWEETS])
     np.testing.assert_array_equal(singles, np.vstack([softmax(logits) for logits in under_load]))
+
+
+def _predict_for(path: Path, seconds: float, start, cpu_seconds) -> None:
+    """A one-thread Predictor (a service worker with TWEET_SENTIMENT_PARALLEL=1) predicting batches of
+    132 tweets for `seconds` once every worker is loaded (`start`); puts the CPU time it used on `cpu_seconds`."""
+    predictor = Predictor(path, batch_size=16, threads=1)
+    predictor.predict_proba(TWEETS * 22)
+    start.wait(timeout=300)
+    cpu, end = time.process_time(), time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        predictor.predict_proba(TWEETS * 22)
+    cpu_seconds.put(time.process_time() - cpu)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to share out")
+def test_one_thread_worker_processes_each_get_a_core(int8_candidates):
+    """OpenVINO pins a stream's thread to the first core in every process: two one-thread workers then
+    shared one core. The served runtime leaves placement to the OS, so they use two. Needs the machine
+    otherwise idle (as in CI): another busy process takes cores from them."""
+    context = multiprocessing.get_context("spawn")  # fresh processes, as BentoML starts its workers
+    start, cpu_seconds, seconds = context.Barrier(2), context.Queue(), 3.0
+    path = int8_candidates["openvino-int8"]
+    workers = [context.Process(target=_predict_for, args=(path, seconds, start, cpu_seconds)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    busy = sum(cpu_seconds.get(timeout=300) for _ in workers) / seconds
+    for worker in workers:
+        worker.join(timeout=60)
+    assert busy > 1.5, f"two one-thread predictors kept only {busy:.2f} cores busy: pinned to the same core?"
 
 
 def test_a_serving_directory_reports_the_version_of_the_weights_it_was_built_from(model_dir: Path, candidates):

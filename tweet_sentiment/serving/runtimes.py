@@ -212,6 +212,10 @@ def _openvino(
             "INFERENCE_PRECISION_HINT": precision,
             "PERFORMANCE_HINT": "THROUGHPUT" if stream_count > 1 else "LATENCY",
             "NUM_STREAMS": stream_count,
+            # OpenVINO pins each stream's threads to cores counted from the first, in every process alike:
+            # two worker processes of one thread each then shared one core (1.01 of 2 cores busy, 276
+            # tweets/s) instead of using both (2.00, 542). The OS spreads unpinned threads (BENCHMARKS.md).
+            "ENABLE_CPU_PINNING": False,
         }
         if threads is not None:
             config["INFERENCE_NUM_THREADS"] = threads
