@@ -76,10 +76,10 @@ from tweet_sentiment.serving.runtimes import model_version, read_runtime
 MODEL_DIR = Path(os.environ.get("TWEET_SENTIMENT_MODEL_DIR", Path(__file__).resolve().parent / "models/serving"))
 # Tuned on 2 cores (BENCHMARKS.md, "The service's knobs"): two worker processes,
 # each running two sub-batches at once on one CPU thread apiece, the fastest of
-# six settings at every load. Two threads let a worker use both cores when the
+# six settings at every load in one run. Two threads let a worker use both cores when the
 # keep-alive connections split unevenly between workers, and give a lone tweet
 # both threads (runtimes.py); a single worker's Python and event loop keep it
-# under 1.7 busy cores.
+# near 1.7 busy cores.
 WORKERS = int(os.environ.get("TWEET_SENTIMENT_WORKERS", "2"))
 PARALLEL = int(os.environ.get("TWEET_SENTIMENT_PARALLEL", str(PARALLEL_BATCHES)))
 BODY_LIMIT = int(os.environ.get("TWEET_SENTIMENT_MAX_BODY_BYTES", str(MAX_BODY_BYTES)))

@@ -90,6 +90,7 @@ class LoadResult:
 
     @property
     def server_cpu_ms_per_tweet(self) -> float:
+        """Server CPU time per tweet answered, in ms: what serving a tweet cost, whatever the client took."""
         return 1000 * self.server_cpu_s / self.tweets if self.tweets else float("nan")
 
     @property
@@ -170,15 +171,22 @@ class Server:
     def reset_peak(self) -> None:
         self.peak_rss = 0
 
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system, s) used so far by the server's live processes."""
-        root = psutil.Process(self.process.pid)
-        total = 0.0
-        for process in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                times = process.cpu_times()
-                total += times.user + times.system
-        return total
+    def cpu_times(self) -> dict[tuple[int, float], float]:
+        """CPU time (user + system, s) so far of each live process of the server, by (pid, start time)."""
+        times = {}
+        with contextlib.suppress(psutil.Error):  # the server itself may have died: no processes, no time
+            root = psutil.Process(self.process.pid)
+            for process in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    cpu = process.cpu_times()
+                    times[(process.pid, process.create_time())] = cpu.user + cpu.system
+        return times
+
+    @staticmethod
+    def cpu_used(before: dict[tuple[int, float], float], after: dict[tuple[int, float], float]) -> float:
+        """CPU seconds the server used between two `cpu_times`: a process started in between counts whole;
+        one that ended in between is missed (no server here ends its processes under load)."""
+        return sum(cpu - before.get(key, 0.0) for key, cpu in after.items())
 
     def stop(self) -> None:
         """SIGTERM to the server's main process, which stops its own (Ray shuts its cluster down), then
@@ -270,9 +278,9 @@ def run_loads(server: Server, request_maker, label: str, tweets: list[str], dura
     for clients, per_request, share, note in LOADS:
         result = LoadResult(f"{label}{note}", clients, per_request)
         server.reset_peak()
-        cpu_before = server.cpu_seconds()
+        cpu_before = server.cpu_times()
         asyncio.run(drive(request_maker, result, tweets, duration * share))
-        result.server_cpu_s = server.cpu_seconds() - cpu_before
+        result.server_cpu_s = server.cpu_used(cpu_before, server.cpu_times())
         result.peak_rss_mb = server.peak_rss / 2**20
         print(result.row(), flush=True)
         results.append(result)
@@ -560,9 +568,8 @@ def comparison_section(
             f"test tweets; each concurrent load runs {duration:.0f} s, the single-client one {duration / 3:.0f} s, "
             "in this order on a fresh server.",
             f"Share: tweets/s over the in-process ceiling at batch 64. Cold start (process start to ready): {cold}.",
-            f"Server cores: CPU time of the server's processes over the load's duration (of {os.cpu_count()}); CPU "
-            "ms/tweet: that",
-            "CPU time over the tweets answered, what serving a tweet costs whatever the load generator takes.",
+            f"Server cores: the CPU time of the server's processes over the load's duration (of {os.cpu_count()}).",
+            "Server CPU ms/tweet: that CPU time over the tweets answered (at one tweet a request, per request).",
             "",
             "| server | clients x tweets/request | tweets/s | share of the ceiling | p50 ms | p99 ms | 5xx "
             "| server cores | server CPU ms/tweet |",

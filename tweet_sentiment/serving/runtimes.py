@@ -213,8 +213,9 @@ def _openvino(
             "PERFORMANCE_HINT": "THROUGHPUT" if stream_count > 1 else "LATENCY",
             "NUM_STREAMS": stream_count,
             # OpenVINO pins each stream's threads to cores counted from the first, in every process alike:
-            # two worker processes of one thread each then shared one core (1.01 of 2 cores busy, 276
-            # tweets/s) instead of using both (2.00, 542). The OS spreads unpinned threads (BENCHMARKS.md).
+            # 2 service workers of one thread each then shared one core (324 tweets/s at 32 x 16 on 1.17
+            # busy cores, against 616 on 1.92 unpinned; BENCHMARKS.md, "Reading the knobs"). The OS
+            # spreads unpinned threads; a lone tweet was no slower unpinned, the answers the same.
             "ENABLE_CPU_PINNING": False,
         }
         if threads is not None:
