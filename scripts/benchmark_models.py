@@ -55,14 +55,13 @@ class Measured:
 
     def row(self) -> str:
         loads = self.served.loads[:COMPARED_LOADS]
-        peak = max(load.peak_rss_mb for load in self.served.loads)
         return (
             f"| {self.base_model} | {self.recipe} | {self.runtime} | {self.size_mb:.0f} | {self.scores['val']:.4f} "
             f"| {self.scores['test']:.4f} | "
             + " | ".join(f"{tps:.0f}" for tps in self.in_process.values())
             + f" | {loads[0].p50_ms:.1f} | "
             + " | ".join(f"{load.tweets_per_s:.0f}" for load in loads)
-            + f" | {self.served.cold_start:.1f} | {peak:.0f} |"
+            + f" | {self.served.cold_start:.1f} | {self.served.peak_rss_mb:.0f} |"
         )
 
 

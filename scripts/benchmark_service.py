@@ -158,11 +158,15 @@ class Server:
         self.log.flush()
         return "".join(Path(self.log.name).read_text(errors="replace").splitlines(keepends=True)[-lines:])
 
-    def _sample_memory(self) -> None:
+    def processes(self) -> list[psutil.Process]:
+        """The server's main process and all its descendants; raises psutil.Error once the server is gone."""
         root = psutil.Process(self.process.pid)
+        return [root, *root.children(recursive=True)]
+
+    def _sample_memory(self) -> None:
         while self._sampling:
             try:
-                rss = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+                rss = sum(p.memory_info().rss for p in self.processes())
                 self.peak_rss = max(self.peak_rss, rss)
             except psutil.Error:
                 pass
@@ -175,8 +179,7 @@ class Server:
         """CPU time (user + system, s) so far of each live process of the server, by (pid, start time)."""
         times = {}
         with contextlib.suppress(psutil.Error):  # the server itself may have died: no processes, no time
-            root = psutil.Process(self.process.pid)
-            for process in [root, *root.children(recursive=True)]:
+            for process in self.processes():
                 with contextlib.suppress(psutil.Error):
                     cpu = process.cpu_times()
                     times[(process.pid, process.create_time())] = cpu.user + cpu.system
@@ -331,6 +334,11 @@ class Served:
     label: str
     loads: list[LoadResult]
     cold_start: float
+
+    @property
+    def peak_rss_mb(self) -> float:
+        """The highest summed RSS of the server's processes over all its loads, in MiB."""
+        return max(load.peak_rss_mb for load in self.loads)
 
 
 def measure(label: str, server: Server, request_maker, tweets: list[str], duration: float) -> Served:
@@ -495,6 +503,11 @@ def measure_knobs(workers: int, parallel: int, served: Path, tweets: list[str], 
     return measure(f"{workers} workers x {parallel} parallel", server, bento_request, tweets, duration)
 
 
+def server_cores_note() -> str:
+    """How the tables' server-cores figure is measured (one line of a section's preamble)."""
+    return f"Server cores: the CPU time of the server's processes over the load's duration (of {os.cpu_count()})."
+
+
 def knobs_section(ceiling: dict[int, float], knobs: list[Served], runtime: str, duration: float) -> str:
     """One row per setting: tweets/s (share of the batch-64 ceiling) and p50 at each compared load."""
     best = ceiling[64]
@@ -504,8 +517,8 @@ def knobs_section(ceiling: dict[int, float], knobs: list[Served], runtime: str, 
             f"{load.tweets_per_s:.0f} ({load.tweets_per_s / best:.0%}), {load.p50_ms:.1f} ms, {load.server_cores:.2f}"
             for load in server.loads[:COMPARED_LOADS]
         ]
-        errors, peak = sum(load.errors_5xx for load in server.loads), max(load.peak_rss_mb for load in server.loads)
-        rows.append(f"| {server.label} | {' | '.join(cells)} | {errors} | {peak:.0f} |")
+        errors = sum(load.errors_5xx for load in server.loads)
+        rows.append(f"| {server.label} | {' | '.join(cells)} | {errors} | {server.peak_rss_mb:.0f} |")
     return "\n".join(
         [
             KNOBS_HEADING,
@@ -515,8 +528,8 @@ def knobs_section(ceiling: dict[int, float], knobs: list[Served], runtime: str, 
             f"The service (`service.py`, uvicorn on {http_stack()}) on `{runtime}`, started once per setting of",
             "`TWEET_SENTIMENT_WORKERS` (worker processes) and `TWEET_SENTIMENT_PARALLEL` (sub-batches of 16 a worker",
             f"runs at once, one CPU thread each). Real test tweets; each concurrent load runs {duration:.0f} s, the",
-            f"single-client one {duration / 3:.0f} s. In-process ceiling at batch 64: {best:.0f} tweets/s. Server",
-            f"cores: the CPU time of the server's processes over the load's duration (of {os.cpu_count()}).",
+            f"single-client one {duration / 3:.0f} s. In-process ceiling at batch 64: {best:.0f} tweets/s.",
+            server_cores_note(),
             "",
             "| setting | 1 x 1: tweets/s (share), p50, server cores | 32 x 1 | 32 x 16 | 5xx | peak RSS MiB |",
             "|---|---|---|---|---|---|",
@@ -568,7 +581,7 @@ def comparison_section(
             f"test tweets; each concurrent load runs {duration:.0f} s, the single-client one {duration / 3:.0f} s, "
             "in this order on a fresh server.",
             f"Share: tweets/s over the in-process ceiling at batch 64. Cold start (process start to ready): {cold}.",
-            f"Server cores: the CPU time of the server's processes over the load's duration (of {os.cpu_count()}).",
+            server_cores_note(),
             "Server CPU ms/tweet: that CPU time over the tweets answered (at one tweet a request, per request).",
             "",
             "| server | clients x tweets/request | tweets/s | share of the ceiling | p50 ms | p99 ms | 5xx "
