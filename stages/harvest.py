@@ -13,9 +13,12 @@ from pathlib import Path
 
 from tweet_sentiment import paths
 from tweet_sentiment.data import DataError
+from tweet_sentiment.inputs.accounting import ReadCount
+from tweet_sentiment.inputs.errors import InputError
+from tweet_sentiment.inputs.query_log import read_log
 from tweet_sentiment.live.harvest import harvest
 from tweet_sentiment.params import Params
-from tweet_sentiment.serving.querylog import KEY_ENV, QueryLogError, read_records
+from tweet_sentiment.serving.querylog import KEY_ENV
 from tweet_sentiment.sources import embedded_evaluation_texts
 from tweet_sentiment.stage import run_stage
 
@@ -24,20 +27,25 @@ log = logging.getLogger("harvest")
 
 def main(params: Params) -> None:
     secret = os.environ.get(KEY_ENV, "").encode() or None
+    read = ReadCount()
     try:
         result = harvest(
-            read_records(Path(params.live.log_dir)),
+            read_log(Path(params.live.log_dir), read),
+            read,
             embedded_evaluation_texts(paths.EXTERNAL),
             secret,
             params.live.max_client_share,
         )
-    except QueryLogError as error:
+    except InputError as error:
         raise DataError(f"live.log_dir: {error}") from None
     for directory in (paths.LIVE, paths.LIVE_METRICS.parent):
         directory.mkdir(parents=True, exist_ok=True)
     result.rows.to_csv(paths.HARVESTED, index=False)
     paths.LIVE_METRICS.write_text(json.dumps(result.metrics, indent=2) + "\n")
     feedback = result.metrics["feedback"]
+    log.info("query log %s: %s", params.live.log_dir, read.summary())
+    for example in read.examples:
+        log.warning("unreadable log line %s", example)
     log.info(
         "%d predictions, %d feedback records: %d labelled rows kept; %s",
         result.metrics["predictions"],

@@ -134,11 +134,12 @@ def test_tweeteval_labels_must_pair_with_texts(tmp_path: Path):
 
 def test_user_csv_accepts_names_and_ids_and_names_missing_columns(tmp_path: Path):
     path = write(tmp_path / "mine.csv", "tweet,sentiment\nlove it,Positive\nhate it,0\nmeh,1\nyay,2\n")
-    frame = read_labelled_csv(path, "tweet", "sentiment")
+    frame, count = read_labelled_csv(str(path), "tweet", "sentiment")
+    assert (count.read, count.kept) == (len(frame), len(frame))
     assert frame["label"].tolist() == ["positive", "negative", "neutral", "positive"]
     assert frame["id"].tolist() == ["csv-0", "csv-1", "csv-2", "csv-3"]
     with pytest.raises(DataError, match=r"missing column\(s\) \['text'\]; it has \['tweet', 'sentiment'\]"):
-        read_labelled_csv(path, "text", "sentiment")
+        read_labelled_csv(str(path), "text", "sentiment")
 
 
 def test_gzipped_files_are_read_transparently(tmp_path: Path):

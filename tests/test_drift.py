@@ -206,7 +206,7 @@ def test_incomplete_prediction_records_are_skipped_not_fatal(tmp_path: Path, ref
     (tmp_path / "log" / "queries-9.jsonl").write_text("".join(json.dumps(r) + "\n" for r in broken))
     status, result = run_cli(tmp_path / "log", tmp_path / "out", reference_file)
     assert (status, result["predictions"], result["skipped_lines"]) == (0, 120, 5)
-    assert "skipped 5 log lines" in caplog.text
+    assert "skipped 5 of 125 log lines: invalid_records 5" in caplog.text
 
 
 def test_an_old_reference_asks_for_a_rebuild(tmp_path: Path, caplog):

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import REPO
 from tweet_sentiment.data import DataError, RowCount
+from tweet_sentiment.inputs.accounting import ReadCount, Rejection
 from tweet_sentiment.live import retrain
 from tweet_sentiment.live.harvest import harvest
 from tweet_sentiment.live.mixing import add_live
@@ -56,10 +57,14 @@ def test_every_feedback_record_is_counted_once_for_one_reason():
         feedback(None, "neutral", text="sent with its text"),  # by tweet: kept, unverified
         feedback(None, "neutral", text_sha256="1" * 64),  # by tweet, text not kept
         feedback(ids[4], "happy"),  # not a label
-        None,  # an unreadable line
     ]
-    result = harvest(records, [], SECRET, max_client_share=1.0)
-    assert result.metrics["lines"] == len(records) and result.metrics["unreadable"] == 1
+    read = ReadCount()
+    for _ in records:
+        read.keep()
+    read.lose("queries-1.jsonl:18", Rejection("too_deep", "nested"))  # a line the input layer could not read
+    result = harvest(records, read, [], SECRET, max_client_share=1.0)
+    assert result.metrics["lines"] == len(records) + 1 and result.metrics["unreadable"] == 1
+    assert result.metrics["unreadable_by_reason"] == {"too_deep": 1}
     assert result.metrics["predictions"] == 5
     assert result.metrics["feedback"] == {
         "joined": 1,
@@ -83,7 +88,7 @@ def test_every_feedback_record_is_counted_once_for_one_reason():
 def test_without_the_secret_nothing_is_verified_and_forgeries_pass_as_unverified():
     forged = "0123456789abcdef2deadbeef"
     records = [prediction(forged, "a made-up id", 1), feedback(forged, "negative")]
-    result = harvest(records, [], secret=None, max_client_share=1.0)
+    result = harvest(records, ReadCount(), [], secret=None, max_client_share=1.0)
     assert result.metrics["verified"] is False and result.metrics["feedback"]["joined"] == 1
     assert result.rows["verified"].tolist() == [False]  # kept for the live split, never trained on (mixing)
 
@@ -98,7 +103,7 @@ def test_a_flood_of_one_text_or_one_client_is_cut_and_evaluation_tweets_never_ke
         records += [prediction(request_id, f"b says {i}", 20 + i), feedback(request_id, "negative", client="b")]
     val_tweet = "@user I love the new album"
     records += [prediction(extra := SIGNED.issue(2), val_tweet, 30), feedback(extra, "positive", client="b")]
-    result = harvest(records, [val_tweet], SECRET, max_client_share=0.5)
+    result = harvest(records, ReadCount(), [val_tweet], SECRET, max_client_share=0.5)
     rows = result.metrics["rows"]
     assert rows["read"] == 15 and rows["dropped"]["duplicate"] == 5 and rows["dropped"]["in_evaluation_split"] == 1
     # 9 rows left, a's 7 of them over half: a keeps its 4 oldest.

@@ -13,7 +13,7 @@ def test_the_csv_knobs_default_to_the_embedded_pipeline_as_before():
     data = load_params(REPO_PARAMS).data
     assert (data.id_column, data.delimiter, data.label_map, data.mix_embedded, data.eval_share) == (
         None,
-        ",",
+        None,  # sniffed by the input layer
         None,
         False,
         None,
@@ -40,7 +40,7 @@ def test_label_maps_load_with_int_and_string_keys_and_null_to_drop(params_file: 
     ("new", "loaded"), [('delimiter: "|"', "|"), ('delimiter: "\\t"', "\t"), ("delimiter: \\t", "\\t")]
 )
 def test_a_delimiter_is_one_character_or_backslash_t(params_file: Path, new: str, loaded: str):
-    edit(params_file, 'delimiter: ","', new)
+    edit(params_file, "delimiter: null", new)
     assert load_params(params_file).data.delimiter == loaded
 
 
@@ -63,14 +63,14 @@ def test_a_delimiter_is_one_character_or_backslash_t(params_file: Path, new: str
             "`data.label_map` must be a mapping with string or integer keys, got {True: 'positive'}.",
         ),
         (
-            'delimiter: ","',
+            "delimiter: null",
             "delimiter: ab",
-            "`data.delimiter` must be one character other than a quote or a line break (\\t for a tab), got 'ab'.",
+            "`data.delimiter` must be one of ',' ';' '|' or '\\t' (a tab), or null to sniff it, got 'ab'.",
         ),
         (
-            'delimiter: ","',
-            "delimiter: '\"'",
-            "`data.delimiter` must be one character other than a quote or a line break (\\t for a tab), got '\"'.",
+            "delimiter: null",
+            "delimiter: ':'",
+            "`data.delimiter` must be one of ',' ';' '|' or '\\t' (a tab), or null to sniff it, got ':'.",
         ),
         ("eval_share: null", "eval_share: 0", "`data.eval_share` must be positive, got 0.0."),
         ("eval_share: null", "eval_share: 1", "`data.eval_share` must be between 0 and 1, got 1.0."),

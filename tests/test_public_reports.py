@@ -32,7 +32,8 @@ def error_lines(caplog) -> list[str]:
 
 
 def outputs(out: Path) -> list[str]:
-    return sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file())
+    """The files a run wrote under `out`, but its `_summary.json`."""
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != command.SUMMARY)
 
 
 @pytest.mark.parametrize("text_type", ["dictionary", "large_string", "string_view"])
@@ -70,21 +71,28 @@ def test_a_utf8_bom_reads_like_no_bom(tmp_path: Path, model_dir: Path):  # 02
 
 
 @pytest.mark.parametrize(
-    ("name", "message"),
+    ("name", "columns", "texts"),
     [
-        ("03a-utf16.csv", "the file is UTF-16 (Excel's Unicode Text), not UTF-8; re-save it as UTF-8"),
-        ("03b-latin1-header.csv", "its header line is not UTF-8 (byte 0xe9 at position 9; Latin-1 or Windows-1252?)"),
-        ("04-unclosed-quote.csv", "04-unclosed-quote.csv:2: a quote opened on this line is not closed"),
+        ("03a-utf16.csv", ["text", "id"], ["I love it", "I hate it"]),  # UTF-16 with a BOM (Excel's Unicode Text)
+        ("03b-latin1-header.csv", ["text", "café"], ["I love it"]),  # one cp1252 byte, as Excel's "CSV" writes é
     ],
 )
-def test_a_file_that_cannot_be_read_right_is_refused_with_one_line(
-    tmp_path: Path, model_dir: Path, caplog, name: str, message: str
-):  # 03a, 03b, 04
+def test_utf16_and_cp1252_files_are_read_by_their_bytes(
+    tmp_path: Path, model_dir: Path, name: str, columns: list[str], texts: list[str]
+):  # 03a, 03b: refused with a re-save hint before the input layer; now read as what they are
     out = tmp_path / "out"
-    assert run_cli(model_dir, str(REPORTS / name), "--out", str(out)) == command.EXIT_CANNOT
+    assert run_cli(model_dir, str(REPORTS / name), "--out", str(out)) == command.EXIT_OK
+    scored = pd.read_csv(out / name, dtype=str, keep_default_na=False)
+    assert list(scored.columns) == [*columns, *OUTPUT_COLUMNS]
+    assert list(scored["text"]) == texts
+
+
+def test_a_quote_left_open_is_refused_with_one_line(tmp_path: Path, model_dir: Path, caplog):  # 04
+    out = tmp_path / "out"
+    assert run_cli(model_dir, str(REPORTS / "04-unclosed-quote.csv"), "--out", str(out)) == command.EXIT_CANNOT
     [error] = error_lines(caplog)
-    assert message in error, error
-    assert outputs(out) == []  # 04: nothing scored, so no four rows merged into one tweet
+    assert "04-unclosed-quote.csv:2: a quote opened on this line is not closed" in error, error
+    assert outputs(out) == []  # nothing scored, so no four rows merged into one tweet
 
 
 def test_a_quote_that_breaks_one_line_costs_that_row_only(tmp_path: Path, model_dir: Path):
@@ -187,8 +195,8 @@ def test_no_input_exits_through_a_traceback(tmp_path: Path, quick_pipeline: Path
     assert statuses == {
         "01a-dict-text.parquet": 0,
         "02-bom.jsonl": 0,
-        "03a-utf16.csv": 2,
-        "03b-latin1-header.csv": 2,
+        "03a-utf16.csv": 0,
+        "03b-latin1-header.csv": 0,
         "04-unclosed-quote.csv": 2,
         "05-ragged.csv": 1,
         "06a-null-first-chunk.jsonl": 0,

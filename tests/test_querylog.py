@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tweet_sentiment.inputs.accounting import ReadCount
+from tweet_sentiment.inputs.errors import InputError
+from tweet_sentiment.inputs.query_log import log_files, read_log
 from tweet_sentiment.labels import LABELS
-from tweet_sentiment.serving.querylog import QueryLog, QueryLogError, RequestIds, log_files, read_records
+from tweet_sentiment.serving.querylog import QueryLog, QueryLogError, RequestIds
 from tweet_sentiment.serving.tokenizer import TokenCounts
 
 RESULTS = [
@@ -138,9 +141,11 @@ def test_reading_unwraps_cloud_logging_exports_and_flags_bad_lines(tmp_path: Pat
     (export / "04:00:00_04:59:59_S0.json").write_bytes(json.dumps(entry).encode() + b"\n\xff\xfe broken\n")
     (tmp_path / "drift.json").write_text("{}")  # a report written next to the log is not log
     assert len(log_files(tmp_path)) == 2
-    records = list(read_records(tmp_path))
-    assert records.count(None) == 3
-    assert [r["time"] for r in records if r] == [record["time"], record["time"]]
+    count = ReadCount()
+    records = list(read_log(tmp_path, count))
+    # "not json", the blank line, `\xff\xfe broken` (cp1252 in a file of no UTF-8), and a JSON of another type
+    assert (count.read, count.kept, dict(count.lost)) == (6, 2, {"bad_record": 3, "not_a_log_record": 1})
+    assert [r["time"] for r in records] == [record["time"], record["time"]]
 
 
 def test_stdout_writes_one_line_per_record_so_workers_cannot_interleave_them():
@@ -165,5 +170,5 @@ def test_ids_are_read_case_blind_and_anything_else_is_unknown():
 
 
 def test_reading_a_missing_log_says_what_to_pass(tmp_path: Path):
-    with pytest.raises(QueryLogError, match="pass the query-log directory"):
+    with pytest.raises(InputError, match="pass the query-log directory"):
         log_files(tmp_path / "nowhere")

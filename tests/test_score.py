@@ -92,8 +92,8 @@ def test_bad_json_lines_and_non_strings_are_listed(tmp_path: Path, model_dir: Pa
         b"{not json",
         b"",
         json.dumps(["a list"]).encode(),
-        b'{"id": 8, "text": "caf\xe9"}',
-        json.dumps({"id": 9, "text": TWEETS[2]}).encode(),
+        b'{"id": 8, "text": "caf\xe9"}',  # a stray Latin-1 byte in a UTF-8 file (line 9 holds UTF-8's multi-byte 😀)
+        json.dumps({"id": 9, "text": TWEETS[2], "mood": "😀"}, ensure_ascii=False).encode(),
     ]
     (tmp_path / "in.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     out = tmp_path / "out"
@@ -202,6 +202,7 @@ def test_globs_and_folders_give_one_output_per_input_named_by_its_path(tmp_path:
         "2024/01.csv",
         "2024/02.csv",
         "2025/01.jsonl",
+        "_summary.json",
     ]
     assert len(pd.read_csv(out / "2024/02.csv")) == 3
 
@@ -211,13 +212,13 @@ def test_globs_and_folders_give_one_output_per_input_named_by_its_path(tmp_path:
     [
         ("no such file", "no such file"),
         ("glob matching nothing", "matches no"),
-        ("unknown format", "cannot tell its format"),
+        ("unknown format", "cannot tell the output format from the name"),
         ("no text column", "no column 'tweet'"),
         ("unknown --keep", "--keep names columns"),
         ("output over the input", "would overwrite the input"),
         ("input has a pred_id column", "would be overwritten by the scores"),
         ("no model", "no config.json"),
-        ("empty CSV", "not a CSV file with a header row (no lines)"),
+        ("empty CSV", "no header row naming the columns (it is empty)"),
     ],
 )
 def test_what_cannot_be_done_is_one_error_line_and_exit_2(tmp_path: Path, model_dir: Path, caplog, case, message):
@@ -305,7 +306,7 @@ def test_a_killed_run_leaves_no_half_shard_and_a_rerun_completes_it(tmp_path: Pa
     assert (out / "part-0.csv").stat().st_mtime_ns == finished  # skipped, not redone
     ids = pd.concat([pd.read_csv(out / f"part-{shard}.csv") for shard in range(shards)])["id"]
     assert sorted(ids) == list(range(shards * rows))
-    assert sorted(p.name for p in out.iterdir()) == [f"part-{shard}.csv" for shard in range(shards)]
+    assert sorted(p.name for p in out.iterdir()) == ["_summary.json"] + [f"part-{shard}.csv" for shard in range(shards)]
 
 
 def test_a_remote_model_folder_is_copied_to_local_disk_for_the_predictor(model_dir: Path):
@@ -407,7 +408,7 @@ def test_the_beam_transforms_score_a_shard_as_the_command_does(tmp_path: Path, m
     handler = beam.PredictorHandler(args.model, args)
     assert handler.batch_elements_kwargs() == {"min_batch_size": 1, "max_batch_size": 2}
     model = handler.load_model()
-    read = list(beam.ReadShard(args.text_column, args.keep, args.chunk_size).process((0, shard)))
+    read = list(beam.ReadShard(args.text_column, args.keep, args.chunk_size, args.delimiter).process((0, shard)))
     chunks = [element for element in read if not isinstance(element, pvalue.TaggedOutput)]
     texts = [element.value for element in read if isinstance(element, pvalue.TaggedOutput)]
     assert [key for key, _ in chunks] == [(0, 0), (0, 1), (0, 2)] and len(texts) == 4  # the blank one is left out

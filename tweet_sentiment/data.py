@@ -7,26 +7,30 @@ Frames have the columns `id`, `text` (normalised) and `label` (a name from
 dropped for one of `DROP_REASONS`.
 """
 
-import csv
 import gzip
-import io
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from tweet_sentiment.inputs import delimiters
+from tweet_sentiment.inputs.accounting import ReadCount, Rejection
+from tweet_sentiment.inputs.errors import InputError
+from tweet_sentiment.inputs.tables import read_csv_table
+from tweet_sentiment.inputs.text import open_text
 from tweet_sentiment.labels import ID2LABEL, LABELS
 from tweet_sentiment.text import decode_escapes, match_key, normalise
 
 COLUMNS = ["id", "text", "label"]
-# Why a row is not trained on, in the order cleaning tests them (a row counts once, for the first).
-DROP_REASONS = ("label_dropped", "empty_text", "conflicting_labels", "duplicate", "in_evaluation_split")
+# Why a row is not trained on, in the order they are tested (a row counts once, for the first): `unreadable`
+# is the input layer's (a record it could not read, or with no value), the rest cleaning's.
+DROP_REASONS = ("unreadable", "label_dropped", "empty_text", "conflicting_labels", "duplicate", "in_evaluation_split")
 SPLIT_SEED = 0  # fixed, not `seed`: runs that change the training seed are scored on the same held-out tweets
 _INTEGER = re.compile(r"[+-]?\d+")
-_DELIMITERS = {",": ",", ";": ";", "|": "|", "\t": "\\t"}  # separator -> how -S data.delimiter= writes it
+_SURROGATE = re.compile("[\udc80-\udcff]")  # an undecodable byte, as the input layer reads it
 
 
 class DataError(ValueError):
@@ -126,52 +130,19 @@ def read_tweeteval_split(text_path: Path, labels_path: Path) -> pd.DataFrame:
     return frame[COLUMNS]
 
 
-def _records(source: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Each record of a CSV file with the physical line it starts on (quoted line breaks counted).
-
-    Lines that hold nothing but empty fields are skipped. A UTF-8 byte order mark
-    (spreadsheet exports) is dropped. Raises DataError on malformed quoting.
-    """
-    text = read_text(source).removeprefix("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    start = 1
-    try:
-        for fields in reader:
-            if any(value.strip() for value in fields):
-                yield start, fields
-            start = reader.line_num + 1
-    except csv.Error as error:
-        raise DataError(
-            f"{source}:{start}: not valid CSV ({error}); put a field that holds {delimiter!r}, a quote or a line "
-            'break in double quotes, with inner quotes doubled ("say ""hi"""), or set data.delimiter.'
-        ) from None
-
-
-def _header_hint(header: list[str], delimiter: str) -> str:
-    """A pointer to data.delimiter when the header line holds another common separator, or to a missing header."""
-    line = delimiter.join(header)
-    for other, written in _DELIMITERS.items():
-        if other != delimiter and other in line:
-            return f", or the delimiter: the header line has {other!r} (-S 'data.delimiter={written}')"
+def _header_hint(header: list[str]) -> str:
+    """A pointer to a missing header line when the first line looks like a row of data."""
     if any(_INTEGER.fullmatch(name) for name in header):
         return ", or add a header line naming the columns: the first line looks like a row of data"
     return ""
 
 
-def _check_columns(source: Path, header: list[str], delimiter: str, wanted: list[str]) -> None:
+def _check_columns(source: str, header: list[str], wanted: list[str]) -> None:
     missing = [c for c in wanted if c not in header]
     if missing:
         raise DataError(
             f"{source}: missing column(s) {missing}; it has {header}. Set data.text_column / data.label_column / "
-            f"data.id_column in params.yaml{_header_hint(header, delimiter)}."
-        )
-
-
-def _check_width(source: Path, line: int, fields: list[str], header: list[str], delimiter: str) -> None:
-    if len(fields) != len(header):
-        raise DataError(
-            f"{source}:{line}: {len(fields)} fields where the header has {len(header)}; put fields that contain "
-            f"{delimiter!r} in double quotes, or set data.delimiter if the file uses another separator."
+            f"data.id_column in params.yaml{_header_hint(header)}."
         )
 
 
@@ -207,7 +178,7 @@ def _suggested_map(values: Iterable[str], label_map: Mapping) -> str:
     return f"-S 'data.label_map={{{pairs}}}'"
 
 
-def _label_lookup(source: Path, values: list[str], label_map: Mapping | None) -> dict[str, str | None]:
+def _label_lookup(source: str, values: list[str], label_map: Mapping | None) -> dict[str, str | None]:
     """Lower-cased file label -> label name (None: drop the row), from `label_map` and the names.
 
     Without a map, numbers are label ids only when the file's numbers are exactly
@@ -227,7 +198,7 @@ def _label_lookup(source: Path, values: list[str], label_map: Mapping | None) ->
     return lookup | {str(i): name for i, name in ID2LABEL.items()}
 
 
-def _labels(source: Path, values: list[str], lines: list[int], label_map: Mapping | None) -> list[str | None]:
+def _labels(source: str, values: list[str], lines: list[int], label_map: Mapping | None) -> list[str | None]:
     """Each row's label name, or None where data.label_map drops it; DataError names the first bad line."""
     lookup = _label_lookup(source, values, label_map)
     for line, value in zip(lines, values, strict=True):
@@ -242,33 +213,60 @@ def _labels(source: Path, values: list[str], lines: list[int], label_map: Mappin
     return [lookup[value.lower()] for value in values]
 
 
+def _lost_reason(fields: list[str]) -> Rejection | None:
+    """Why a record of the user's CSV is not a row: no value in any field, or bytes its encoding cannot decode."""
+    if not any(value.strip() for value in fields):
+        return Rejection("blank_record", "no value in any field")
+    if any(_SURROGATE.search(value) for value in fields):
+        return Rejection("undecodable", "bytes that are not valid in the file's encoding")
+    return None
+
+
+def _read_rows(source: str, delimiter: str | None, wanted: list[str]) -> tuple[list[str], list, ReadCount]:
+    """The header, each readable record as (line, fields), and what became of every record (the input layer's)."""
+    count = ReadCount()
+    try:
+        with open_text(source) as text:
+            table = read_csv_table(text, delimiters.parse(delimiter))
+            header = [name.strip() for name in table.header]
+            _check_columns(source, header, wanted)
+            rows = []
+            for line, fields in table.records:
+                rejection = fields if isinstance(fields, Rejection) else _lost_reason(fields)
+                if rejection is not None:
+                    count.lose(f"{source}:{line}", rejection)
+                else:
+                    count.keep()
+                    rows.append((line, fields))
+    except InputError as error:
+        raise DataError(str(error)) from None
+    return header, rows, count
+
+
 def read_labelled_csv(
-    source: Path,
+    source: str,
     text_column: str,
     label_column: str,
     *,
     id_column: str | None = None,
-    delimiter: str = ",",
+    delimiter: str | None = None,
     label_map: Mapping | None = None,
-) -> pd.DataFrame:
-    """Read a user's CSV: a text and a label column, and an id column when `id_column` names one.
+) -> tuple[pd.DataFrame, ReadCount]:
+    """Read a user's CSV through the input layer: a text and a label column, an id column when `id_column` names one.
 
-    Labels are matched case-insensitively: `label_map`'s keys first, then the
-    names of LABELS, then (without a map) 0/1/2 when those are exactly the
-    file's numbers. A label mapped to None is kept as None (cleaning drops the
-    row). Ids are `id_column`'s values, else `csv-<row number>`. Errors name the
-    physical line a record starts on.
+    What the file is (compression, encoding) comes from its bytes and the
+    separator is `delimiter` or sniffed (`tweet_sentiment/inputs/`). A record the
+    layer cannot read, or with no value at all, is lost and counted (the returned
+    `ReadCount`, with its line), not trained on. Labels are matched
+    case-insensitively: `label_map`'s keys first, then the names of LABELS, then
+    (without a map) 0/1/2 when those are exactly the file's numbers. A label
+    mapped to None is kept as None (cleaning drops the row). Ids are
+    `id_column`'s values, else `csv-<row number>`. Errors name the physical line a record starts on.
     """
-    separator = "\t" if delimiter == "\\t" else delimiter
-    records = list(_records(source, separator))
-    if not records:
-        raise DataError(f"{source}: no rows.")
-    (_, header), rows = records[0], records[1:]
-    header = [name.strip() for name in header]
     wanted = [text_column, label_column, *([id_column] if id_column else [])]
-    _check_columns(source, header, separator, wanted)
-    for line, fields in rows:
-        _check_width(source, line, fields, header, separator)
+    header, rows, count = _read_rows(source, delimiter, wanted)
+    if not rows:
+        raise DataError(f"{source}: no rows ({count.summary()}).")
     column = {name: header.index(name) for name in wanted}
     values = [fields[column[label_column]].strip() for _, fields in rows]
     labels = _labels(source, values, [line for line, _ in rows], label_map)
@@ -277,7 +275,7 @@ def read_labelled_csv(
         ids = [fields[column[id_column]].strip() for _, fields in rows]
     else:
         ids = [f"csv-{i}" for i in range(len(rows))]
-    return pd.DataFrame({"id": ids, "text": texts, "label": labels})
+    return pd.DataFrame({"id": ids, "text": texts, "label": labels}), count
 
 
 def resolve_conflicts(frame: pd.DataFrame, count: RowCount) -> pd.DataFrame:
@@ -302,16 +300,19 @@ def resolve_conflicts(frame: pd.DataFrame, count: RowCount) -> pd.DataFrame:
 
 
 def clean_training_pool(
-    raw: pd.DataFrame, held_out_texts: Iterable[str], taken_texts: Iterable[str] = ()
+    raw: pd.DataFrame, held_out_texts: Iterable[str], taken_texts: Iterable[str] = (), unreadable: int = 0
 ) -> tuple[pd.DataFrame, RowCount]:
     """Decode, deduplicate, resolve conflicts, drop held-out tweets, normalise.
 
     `raw` has COLUMNS; a None label (data.label_map drops it) drops the row.
+    `unreadable` counts the source's records the input layer could not read:
+    read, and dropped as `unreadable`.
     Tweets in `held_out_texts` (evaluation splits) are dropped as
     `in_evaluation_split`, those in `taken_texts` (another source's training
     rows) as `duplicate`. Returns the rows kept and what became of every row.
     """
-    count = RowCount(read=len(raw))
+    count = RowCount(read=len(raw) + unreadable)
+    count.dropped["unreadable"] = unreadable
     frame = count.keep(raw, raw["label"].notna(), "label_dropped")
     frame = frame.assign(text=frame["text"].map(decode_escapes))
     frame = count.keep(frame, frame["text"].map(normalise) != "", "empty_text")

@@ -52,10 +52,9 @@ def rules(*checks: Rule) -> Any:
     return field(metadata={"rules": checks})
 
 
-# One character for the csv module; `\t` (what `-S data.delimiter=\t` writes) stands for a tab.
+# The separators the input layer reads (`inputs/delimiters.py`); `\t` (what `-S data.delimiter=\t` writes) is a tab.
 DELIMITER = Rule(
-    "be one character other than a quote or a line break (\\t for a tab)",
-    lambda value: (len(value) == 1 and value not in '"\r\n') or value == "\\t",
+    "be one of ',' ';' '|' or '\\t' (a tab), or null to sniff it", lambda value: value in {",", ";", "|", "\t", "\\t"}
 )
 LABEL_NAMES = Rule(
     f"map each label to one of {', '.join(LABELS)} or null",
@@ -71,7 +70,7 @@ class DataParams:
     text_column: str
     label_column: str
     id_column: str | None  # de-duplicate by this column too; None: rows are numbered
-    delimiter: str = rules(DELIMITER)
+    delimiter: str | None = rules(DELIMITER)  # None: sniffed from the file's first lines
     # A file's label (YAML reads `0:` as an int) -> a name of LABELS, or None to drop its rows.
     label_map: Mapping[str | int, str | None] | None = rules(LABEL_NAMES)
     mix_embedded: bool  # train on the CSV's rows and the embedded SemEval pool

@@ -10,6 +10,7 @@ Network sources fail fast, with the URL and the reason, when offline. Each
 source also returns what became of every row it read, by source name.
 """
 
+import logging
 import re
 import subprocess
 import tempfile
@@ -29,15 +30,18 @@ from tweet_sentiment.data import (
     read_semeval_pool,
     read_tweeteval_split,
 )
+from tweet_sentiment.inputs.accounting import ReadCount
 from tweet_sentiment.labels import LABELS
 from tweet_sentiment.params import DataParams
+
+log = logging.getLogger(__name__)
 
 Splits = dict[str, pd.DataFrame]
 Counts = dict[str, RowCount]  # source name -> what became of its rows
 USER_SOURCE = "csv"  # the count of the user's own rows (data.source csv)
 CUSTOM_SPLIT = "custom"  # the user's held-out rows; `evaluate` scores data/prepared/custom.csv when it exists
 # The knobs that only data.source csv reads, with their defaults (params.yaml).
-CSV_ONLY = {"id_column": None, "delimiter": ",", "label_map": None, "mix_embedded": False, "eval_share": None}
+CSV_ONLY = {"id_column": None, "delimiter": None, "label_map": None, "mix_embedded": False, "eval_share": None}
 
 
 def _tweeteval_split(directory: Path, split: str) -> pd.DataFrame:
@@ -162,8 +166,8 @@ def missing_csv_message(path: Path) -> str:
     )
 
 
-def _read_users_csv(params: DataParams, external: Path) -> pd.DataFrame:
-    """The rows of data.csv_path: a file under `external`, or a URL fetched to a temporary file."""
+def _read_users_csv(params: DataParams, external: Path) -> tuple[pd.DataFrame, ReadCount]:
+    """The rows of data.csv_path (a file under `external`, or a URL fetched to a temporary file) and their count."""
     if not params.csv_path:
         raise DataError("data.source is `csv` but data.csv_path is empty; set it to a CSV path or URL.")
     formats = {"id_column": params.id_column, "delimiter": params.delimiter, "label_map": params.label_map}
@@ -172,11 +176,11 @@ def _read_users_csv(params: DataParams, external: Path) -> pd.DataFrame:
         _check_declared(source, external)
         if not source.is_file():
             raise DataError(missing_csv_message(source))
-        return read_labelled_csv(source, params.text_column, params.label_column, **formats)
+        return read_labelled_csv(str(source), params.text_column, params.label_column, **formats)
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "tweets.csv"
         _download(params.csv_path, source, params.timeout_s)
-        return read_labelled_csv(source, params.text_column, params.label_column, **formats)
+        return read_labelled_csv(str(source), params.text_column, params.label_column, **formats)
 
 
 def _check_every_class(train: pd.DataFrame, params: DataParams, users: RowCount) -> None:
@@ -197,7 +201,10 @@ def csv_splits(params: DataParams, external: Path) -> tuple[Splits, Counts]:
     into train. Raises DataError when train would lack a label.
     """
     evaluation, counts = _evaluation_splits(external)
-    train, users = clean_training_pool(_read_users_csv(params, external), _texts(evaluation))
+    rows, read = _read_users_csv(params, external)
+    for example in read.examples:
+        log.warning("%s: not read: %s", params.csv_path, example)
+    train, users = clean_training_pool(rows, _texts(evaluation), unreadable=read.read - read.kept)
     if params.eval_share is not None:
         train, evaluation[CUSTOM_SPLIT] = hold_out(train, params.eval_share)
     counts = {USER_SOURCE: users, **counts}

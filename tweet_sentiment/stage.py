@@ -5,6 +5,7 @@ import sys
 from collections.abc import Callable
 
 from tweet_sentiment.data import DataError
+from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.labels import ModelLoadError
 from tweet_sentiment.modeling import ModelSourceError
 from tweet_sentiment.params import Params, ParamsError, load_params
@@ -17,6 +18,6 @@ def run_stage(main: Callable[[Params], None]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         main(load_params())
-    except (DataError, ParamsError, ModelSourceError, ModelLoadError) as error:
+    except (DataError, InputError, ParamsError, ModelSourceError, ModelLoadError) as error:
         log.error("%s", error)
         sys.exit(1)

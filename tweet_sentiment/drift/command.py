@@ -22,9 +22,11 @@ from tweet_sentiment.drift.checks import Check, DriftSettings, run_checks
 from tweet_sentiment.drift.features import Encoder, Features, from_log
 from tweet_sentiment.drift.html_report import render_report
 from tweet_sentiment.drift.reference import DriftReferenceError, Reference, load_reference
+from tweet_sentiment.inputs.accounting import ReadCount
+from tweet_sentiment.inputs.errors import InputError
+from tweet_sentiment.inputs.query_log import read_log
 from tweet_sentiment.labels import LABEL2ID, LABELS
 from tweet_sentiment.live.accuracy import live_accuracy
-from tweet_sentiment.serving.querylog import QueryLogError, read_records
 
 log = logging.getLogger("tweet_sentiment.drift")
 
@@ -35,11 +37,30 @@ class NoVerdict(ValueError):
 
 @dataclass(frozen=True)
 class Window:
-    """The logged records a report judges."""
+    """The logged records a report judges, and what became of the log's other lines.
+
+    `skipped_lines` = the lines the input layer could not read (`read`, by reason)
+    + the records with a field the checks cannot use (`invalid_records`).
+    """
 
     predictions: list[dict]
     feedback: list[dict]
-    skipped_lines: int
+    read: ReadCount
+    invalid_records: int
+
+    @property
+    def skipped_lines(self) -> int:
+        return self.read.read - self.read.kept + self.invalid_records
+
+    def lines(self) -> dict:
+        """drift.json's account of the log: lines read, unreadable by reason, invalid records, a few examples."""
+        lost = {reason: n for reason, n in sorted(self.read.lost.items()) if n}
+        return {
+            "read": self.read.read,
+            "unreadable": lost,
+            "invalid_records": self.invalid_records,
+            "examples": list(self.read.examples),
+        }
 
 
 def _time(record: dict) -> str:
@@ -70,12 +91,15 @@ def _valid_prediction(record: dict) -> bool:
 
 
 def read_window(log_path: Path, last: int | None, since: datetime | None) -> Window:
-    """Predictions and feedback logged at or after `since`, and only the `last` predictions."""
-    predictions, feedback, skipped = [], [], 0
-    for record in read_records(log_path):
-        logged_at = None if record is None else _logged_at(record)
+    """Predictions and feedback logged at or after `since`, and only the `last` predictions.
+
+    Raises `InputError` for a missing log or a log file that is not text.
+    """
+    predictions, feedback, invalid, read = [], [], 0, ReadCount()
+    for record in read_log(log_path, read):
+        logged_at = _logged_at(record)
         if logged_at is None or (record["type"] == "prediction" and not _valid_prediction(record)):
-            skipped += 1
+            invalid += 1
         elif since is None or logged_at >= _utc(since):
             (predictions if record["type"] == "prediction" else feedback).append(record)
     predictions.sort(key=_time)
@@ -84,7 +108,7 @@ def read_window(log_path: Path, last: int | None, since: datetime | None) -> Win
         if predictions:  # feedback given since the window began
             start = _logged_at(predictions[0])
             feedback = [f for f in feedback if _logged_at(f) >= start]
-    return Window(predictions, feedback, skipped)
+    return Window(predictions, feedback, read, invalid)
 
 
 def window_features(window: Window, model_dir: Path | None) -> Features:
@@ -116,6 +140,7 @@ def judge(window: Window, current: Features, reference: Reference, model_dir: Pa
         "predictions": len(window.predictions),
         "feedback": len(window.feedback),
         "skipped_lines": window.skipped_lines,
+        "lines": window.lines(),
         "window": {"from": _time(window.predictions[0]), "to": _time(window.predictions[-1])},
         "model_versions": versions,
         "reference_model_version": reference.model_version,
@@ -159,12 +184,23 @@ def main(argv: list[str] | None = None) -> int:
             reference = replace(reference, settings=replace(reference.settings, min_predictions=args.min_predictions))
         window = read_window(args.log, args.last, args.since)
         if window.skipped_lines:
-            log.warning("skipped %d log lines that are not prediction or feedback records", window.skipped_lines)
+            log.warning(
+                "skipped %d of %d log lines: %s",
+                window.skipped_lines,
+                window.read.read,
+                ", ".join(
+                    f"{reason} {n}"
+                    for reason, n in {**window.lines()["unreadable"], "invalid_records": window.invalid_records}.items()
+                    if n
+                ),
+            )
+            for example in window.read.examples:
+                log.warning("unreadable log line %s", example)
         require_enough(window, reference.settings)
         model_dir = args.model_dir if (args.model_dir / "config.json").is_file() else None
         current = window_features(window, model_dir)
         result = judge(window, current, reference, model_dir)
-    except (NoVerdict, QueryLogError, DriftReferenceError) as error:
+    except (NoVerdict, InputError, DriftReferenceError) as error:
         log.error("%s", error)
         return 2
     except OSError as error:

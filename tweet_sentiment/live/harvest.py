@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from tweet_sentiment.data import clean_training_pool
+from tweet_sentiment.inputs.accounting import ReadCount
 from tweet_sentiment.labels import LABEL2ID
 from tweet_sentiment.live.accuracy import live_accuracy
 from tweet_sentiment.serving.querylog import RequestIds
@@ -68,10 +69,15 @@ FEEDBACK_OUTCOMES = (
 
 @dataclass
 class Accounting:
-    """Every record read and what became of it: `feedback` sums to the feedback records read."""
+    """Every record read and what became of it: `feedback` sums to the feedback records read.
+
+    `lines` and `unreadable` come from the input layer's count of the log's lines
+    (`inputs.query_log.read_log`), with the unreadable ones by reason.
+    """
 
     lines: int = 0
     unreadable: int = 0
+    unreadable_by_reason: dict = field(default_factory=dict)
     predictions: int = 0
     duplicate_predictions: int = 0
     feedback: Counter = field(default_factory=Counter)
@@ -80,6 +86,7 @@ class Accounting:
         return {
             "lines": self.lines,
             "unreadable": self.unreadable,
+            "unreadable_by_reason": dict(self.unreadable_by_reason),
             "predictions": self.predictions,
             "duplicate_predictions": self.duplicate_predictions,
             "feedback_read": sum(self.feedback.values()),
@@ -130,17 +137,14 @@ def _row(request_id: str, text: str, feedback: dict, prediction: dict | None, so
     }
 
 
-def join(records: Iterable[dict | None], secret: bytes | None) -> tuple[list[dict], Accounting]:
-    """Labelled rows from log records (None: an unreadable line), and the accounting of every record."""
+def join(records: Iterable[dict], secret: bytes | None) -> tuple[list[dict], Accounting]:
+    """Labelled rows from log records (predictions and feedback), and the accounting of every record."""
     accounting, signatures = Accounting(), _Signatures(secret)
     predictions: dict[str, dict] = {}
     feedback_by_id: dict[str, list[dict]] = {}
     by_tweet: list[dict] = []
     for record in records:
-        accounting.lines += 1
-        if record is None:
-            accounting.unreadable += 1
-        elif record["type"] == "prediction":
+        if record["type"] == "prediction":
             request_id = str(record.get("request_id", "")).lower()
             accounting.predictions += 1
             if request_id in predictions:
@@ -189,10 +193,20 @@ def cap_clients(frame: pd.DataFrame, max_share: float) -> tuple[pd.DataFrame, in
 
 
 def harvest(
-    records: Iterable[dict | None], evaluation_texts: Iterable[str], secret: bytes | None, max_client_share: float
+    records: Iterable[dict],
+    read: ReadCount,
+    evaluation_texts: Iterable[str],
+    secret: bytes | None,
+    max_client_share: float,
 ) -> Harvest:
-    """Join, clean (the own-data rules, against `evaluation_texts`), cap per client; the rows and the metrics."""
+    """Join, clean (the own-data rules, against `evaluation_texts`), cap per client; the rows and the metrics.
+
+    `records` come through the input layer, which counts the log's lines in `read`
+    (complete once `records` is exhausted): `lines` and `unreadable` in the metrics.
+    """
     joined, accounting = join(records, secret)
+    accounting.lines, accounting.unreadable = read.read, read.read - read.kept
+    accounting.unreadable_by_reason = {reason: n for reason, n in sorted(read.lost.items()) if n}
     frame = pd.DataFrame(joined, columns=ROW_COLUMNS)
     accuracy = {
         version: live_accuracy(group.to_dict("records")) for version, group in frame.groupby("registry_version")

@@ -33,9 +33,10 @@ from apache_beam.metrics.metric import Metrics, MetricsFilter
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from tweet_sentiment.inputs.errors import InputError
+from tweet_sentiment.inputs.tables import Chunk, read_chunks
 from tweet_sentiment.labels import ModelLoadError
 from tweet_sentiment.score.command import EXIT_CANNOT, Plan, add_arguments, plan_run, predictor_of, summary
-from tweet_sentiment.score.formats import Chunk, InputError, read_chunks
 from tweet_sentiment.score.scoring import ChunkResult, Result, checked, combine, finish_chunk, score_texts
 from tweet_sentiment.score.shards import Shard, local_model, write_shard
 from tweet_sentiment.serving.predictor import Predictor
@@ -75,12 +76,13 @@ class PredictorHandler(ModelHandler[str, Result, Predictor]):
 class ReadShard(beam.DoFn):
     """(shard index, `Shard`) -> ((shard, chunk), `Chunk`), and tagged `texts`: ((shard, chunk, position), text)."""
 
-    def __init__(self, text_column: str, keep: list[str] | None, chunk_size: int) -> None:
-        self.text_column, self.keep, self.chunk_size = text_column, keep, chunk_size
+    def __init__(self, text_column: str, keep: list[str] | None, chunk_size: int, delimiter: str | None) -> None:
+        self.text_column, self.keep, self.chunk_size, self.delimiter = text_column, keep, chunk_size, delimiter
 
     def process(self, element: tuple[int, Shard]) -> Iterator:
         index, shard = element
-        for number, chunk in enumerate(read_chunks(shard.input, self.text_column, self.keep, self.chunk_size)):
+        chunks = read_chunks(shard.input, self.text_column, self.keep, self.chunk_size, self.delimiter)
+        for number, chunk in enumerate(chunks):
             yield (index, number), chunk
             rejected = checked(chunk.values)
             for position, value in enumerate(chunk.values):
@@ -108,10 +110,10 @@ class WriteShard(beam.DoFn):
     def process(self, element: tuple[int, Iterable[tuple[int, ChunkResult]]]) -> Iterator[tuple[str, int, int]]:
         index, results = element
         ordered = (result for _, result in sorted(results, key=lambda numbered: numbered[0]))
-        scored, failed = write_shard(self.shards[index], ordered, lambda rows: None)
-        self.scored.inc(scored)
-        self.failed.inc(failed)
-        yield self.shards[index].output, scored, failed
+        count = write_shard(self.shards[index], ordered, lambda rows: None)
+        self.scored.inc(count.scored)
+        self.failed.inc(count.failed)
+        yield self.shards[index].output, count.scored, count.failed
 
 
 def build(pipeline: beam.Pipeline, shards: list[Shard], args: argparse.Namespace, version: str) -> None:
@@ -120,7 +122,9 @@ def build(pipeline: beam.Pipeline, shards: list[Shard], args: argparse.Namespace
         pipeline
         | "Shards" >> beam.Create(list(enumerate(shards)))
         | "Read"
-        >> beam.ParDo(ReadShard(args.text_column, args.keep, args.chunk_size)).with_outputs(TEXTS, main="chunk")
+        >> beam.ParDo(ReadShard(args.text_column, args.keep, args.chunk_size, args.delimiter)).with_outputs(
+            TEXTS, main="chunk"
+        )
     )
     scores = (
         read[TEXTS]

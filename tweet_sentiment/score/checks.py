@@ -4,28 +4,20 @@ A row is scored when its text is a string of valid UTF-8 that `POST /predict`
 would accept (the service's own `Tweet` validator: not empty or whitespace
 only once normalised, at most `MAX_TWEET_CHARS` characters). The model-side rule, that the
 tokenizer leaves at least one word piece, is `scoring.score_texts`'s.
+
+Reasons (a `Rejection`'s code) for text: `missing`, `not_text`, `undecodable`,
+`blank`, `too_long`, `no_tokens`; besides the input layer's for a record it
+could not read (`inputs.accounting.LOSS_REASONS`).
 """
 
 import math
-from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
 
+from tweet_sentiment.inputs.accounting import Rejection
 from tweet_sentiment.serving.requests import MAX_TWEET_CHARS, Tweet
 
 TWEET = TypeAdapter(Tweet)  # the rules each tweet of `POST /predict` is held to
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a row was not scored: a short code for filtering and a sentence for people.
-
-    `reason` is one of `missing`, `not_text`, `undecodable`, `blank`, `too_long`,
-    `no_tokens` or `bad_record`.
-    """
-
-    reason: str
-    detail: str
 
 
 NO_TOKENS = Rejection("no_tokens", "no word piece left once tokenized (replacement characters or combining marks only)")

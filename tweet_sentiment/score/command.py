@@ -6,27 +6,37 @@ cores, and writes one output shard per input shard (in the input's format, or
 `--format`) with `pred_id`, `pred_label`, `score_negative`, `score_neutral`,
 `score_positive` and `model_version` after the carried columns. Shards are
 written atomically; a rerun skips the finished ones (`--overwrite` redoes them).
-Bad rows are listed in `OUT/_errors/`. Exit status: 0 every row scored, 1 some
-rows failed (listed), 2 nothing could be done as asked (bad arguments, input
-or model; one ERROR line says why).
+Files are read through the input layer (`tweet_sentiment/inputs/`: what a file
+is by its bytes, literal names before globs, separators sniffed or `--delimiter`).
+Bad rows are listed in `OUT/_errors/`, and `OUT/_summary.json` counts what became
+of every row, by reason. Exit status: 0 every row scored, 1 some rows failed
+(listed), 2 nothing could be done as asked (bad arguments, input or model; one
+ERROR line says why).
 """
 
 import argparse
+import json
 import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from fsspec.core import url_to_fs
+
 from tweet_sentiment import paths
 from tweet_sentiment.arguments import positive_int
+from tweet_sentiment.inputs import delimiters
+from tweet_sentiment.inputs.errors import InputError
+from tweet_sentiment.inputs.tables import read_chunks
 from tweet_sentiment.labels import ModelLoadError
-from tweet_sentiment.score.formats import FORMATS, InputError, read_chunks
+from tweet_sentiment.score.formats import FORMATS
 from tweet_sentiment.score.progress import Progress
 from tweet_sentiment.score.scoring import finish_chunk, score_values
 from tweet_sentiment.score.shards import (
     ERRORS_DIR,
     Shard,
+    ShardCount,
     expand_inputs,
     finished_errors,
     local_model,
@@ -39,6 +49,7 @@ from tweet_sentiment.serving.runtimes import model_version
 log = logging.getLogger("tweet_sentiment.score")
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_CANNOT = 0, 1, 2
+SUMMARY = "_summary.json"  # OUT/_summary.json: this run's rows by outcome, per shard and in all
 CHUNK_SIZE = 4096  # rows read, scored and written at once: bounds memory, and batches are length-sorted within it
 BATCH_SIZE = 64  # tweets per model call, as in the Runtimes table's in-process ceiling (BENCHMARKS.md)
 
@@ -56,6 +67,13 @@ def _columns(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
+def _delimiter(value: str) -> str:
+    try:
+        return delimiters.parse(value)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments the command and the Beam pipeline share."""
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="CSV, JSON lines or Parquet files, globs, folders")
@@ -63,6 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=str(paths.SERVING), help="model folder, local or gs:// [%(default)s]")
     parser.add_argument("--text-column", default="text", help="the column holding the tweets [%(default)s]")
     parser.add_argument("--keep", type=_columns, help="columns to carry through, comma-separated [all]")
+    parser.add_argument(
+        "--delimiter", type=_delimiter, help="CSV separator: ',' ';' '\\t' or '|' [sniffed from the first lines]"
+    )
     parser.add_argument("--format", choices=FORMATS, help="output format [the input's]")
     parser.add_argument("--overwrite", action="store_true", help="score shards an earlier run finished again")
     parser.add_argument("--chunk-size", type=positive_int, default=CHUNK_SIZE, help="rows held at once [%(default)s]")
@@ -92,6 +113,18 @@ def predictor_of(model_dir: Path, args: argparse.Namespace) -> Predictor:
     return Predictor(model_dir, batch_size=args.batch_size, parallel_batches=args.parallel, threads=args.threads)
 
 
+def write_summary(out: str, counts: dict[str, ShardCount], status: int) -> None:
+    """`OUT/_summary.json`: each shard this run scored (by input), what became of its rows, and the exit status."""
+    total = ShardCount()
+    for count in counts.values():
+        total.add(count)
+    summary = {"exit_status": status, "total": total.as_dict(), "shards": {k: c.as_dict() for k, c in counts.items()}}
+    fs, path = url_to_fs(f"{out.rstrip('/')}/{SUMMARY}")
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    with fs.open(path, "w", encoding="utf-8") as file:
+        file.write(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
 def summary(plan: Plan, scored: int, failed: int, seconds: float, out: str) -> tuple[str, int]:
     """The closing log line and the exit status (1 if any row of any shard, finished earlier or now, failed)."""
     failed_in_all = failed + plan.finished_failed
@@ -112,18 +145,22 @@ def score(args: argparse.Namespace) -> int:
         earlier = f" ({plan.finished} finished earlier)" if plan.finished else ""
         log.info("scoring %d shard(s)%s with model %s from %s", len(plan.todo), earlier, version, args.model)
         progress, started = Progress(), time.perf_counter()
-        scored = failed = 0
+        counts: dict[str, ShardCount] = {}
         try:
             for shard in plan.todo:
-                chunks = read_chunks(shard.input, args.text_column, args.keep, args.chunk_size)
+                chunks = read_chunks(shard.input, args.text_column, args.keep, args.chunk_size, args.delimiter)
                 results = (finish_chunk(c, score_values(predictor, c.values), version) for c in chunks)
-                shard_scored, shard_failed = write_shard(shard, results, progress.update)
-                scored, failed = scored + shard_scored, failed + shard_failed
-                log.debug("%s: %d scored, %d failed", shard.output, shard_scored, shard_failed)
+                counts[shard.input] = count = write_shard(shard, results, progress.update)
+                log.debug("%s: %d scored, %d failed", shard.output, count.scored, count.failed)
         finally:
             progress.close()
+    scored, failed = sum(c.scored for c in counts.values()), sum(c.failed for c in counts.values())
     line, status = summary(plan, scored, failed, time.perf_counter() - started, args.out)
+    non_finite = sum(c.non_finite for c in counts.values())
+    if non_finite:
+        log.info("%d NaN or Infinity values written as null (JSON has no such numbers)", non_finite)
     log.info("%s", line)
+    write_summary(args.out, counts, status)
     return status
 
 

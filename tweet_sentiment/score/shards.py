@@ -2,9 +2,9 @@
 
 Paths are local paths or fsspec URLs (`gs://bucket/dir/*.csv` through gcsfs).
 
-- Inputs: each argument is a file, a glob, or a directory (its files of a known
-  format); globs and directories leave out every path whose part below the glob's
-  folder starts with `.` or `_` (hidden and temporary folders too). All on one filesystem.
+- Inputs: each argument is a file, a folder (its files of a known format) or, only
+  when no such path exists, a glob: the input layer decides (`inputs/locate.py`),
+  so `tweets[1].csv` is that file. All on one filesystem.
 - Outputs: `OUT/<path relative to the inputs' common folder>`, with the output
   format's extension when `--format` changes it; the bad rows of a shard go to
   `OUT/_errors/<that path>.csv` (`input,row,reason,detail`), only when it has any.
@@ -19,9 +19,10 @@ import io
 import posixpath
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -29,12 +30,14 @@ import fsspec
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
-from tweet_sentiment.score.formats import EXTENSIONS, InputError, compression_of, first_value, format_of, open_writer
+from tweet_sentiment.inputs import locate
+from tweet_sentiment.inputs.errors import InputError
+from tweet_sentiment.inputs.tables import first_value
+from tweet_sentiment.score.formats import EXTENSIONS, compression_of, format_of, open_writer
 from tweet_sentiment.score.scoring import ChunkResult
 
 ERRORS_DIR = "_errors"
 ERROR_COLUMNS = ("input", "row", "reason", "detail")
-GLOB_CHARS = "*?["
 
 
 @dataclass(frozen=True)
@@ -50,63 +53,12 @@ class Shard:
         return format_of(self.output)
 
 
-def _url(fs, path: str) -> str:
-    """A path `fs` returned, as a URL that names its filesystem (a plain path for local files)."""
-    return path if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(path)
-
-
-def _hidden(name: str) -> bool:
-    """A hidden or bookkeeping name (`.x.partial`, `_SUCCESS`, `_errors`, `.ipynb_checkpoints`, `_temporary`)."""
-    return name.startswith((".", "_"))
-
-
-def _glob_root(pattern: str) -> str:
-    """The folder a glob searches: its path up to the first part holding a glob character."""
-    parts = pattern.split("/")
-    fixed = next(i for i, part in enumerate(parts) if any(char in part for char in GLOB_CHARS))
-    return "/".join(parts[:fixed])
-
-
-def _visible(path: str, root: str) -> bool:
-    """No part of `path` below `root` is hidden or bookkeeping, as Spark, Arrow and Dataflow readers skip them.
-
-    A `**` glob would otherwise reach `.ipynb_checkpoints/` copies and a job's
-    unfinished `_temporary/` output (apache/arrow PR #860, PR #7907).
-    """
-    relative = posixpath.relpath(path, root) if root else path
-    return not any(_hidden(part) for part in relative.split("/"))
-
-
 def expand_inputs(patterns: list[str]) -> list[str]:
-    """Every input file the arguments name, sorted within each argument, each once.
+    """Every input file the arguments name (`inputs.locate.expand`); a folder gives its CSV, JSON lines, Parquet files.
 
-    Raises `InputError` when an argument matches no file of a known format, or
-    arguments are on different filesystems.
+    Raises `InputError` when an argument names nothing, or arguments are on different filesystems.
     """
-    found: dict[str, None] = {}  # ordered, each once
-    protocols = set()
-    for pattern in patterns:
-        fs, path = url_to_fs(pattern)
-        protocols.add(fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0])
-        if any(char in path for char in GLOB_CHARS):  # one listing, no request per file (GCS)
-            files = [name for name, info in fs.glob(path, detail=True).items() if info["type"] == "file"]
-            root = _glob_root(path)
-            matches = sorted(name for name in files if _visible(name, root))
-        elif fs.isdir(path):
-            files = [info["name"] for info in fs.ls(path, detail=True) if info["type"] == "file"]
-            matches = sorted(name for name in files if _visible(name, path) and _known(name))
-        elif fs.isfile(path):
-            matches = [path]
-        else:
-            raise InputError(f"{pattern}: no such file or folder")
-        if not matches:
-            raise InputError(f"{pattern}: matches no CSV, JSON lines or Parquet file")
-        found |= dict.fromkeys(_url(fs, p) for p in matches)
-    if len(protocols) > 1:
-        raise InputError(f"inputs on several filesystems ({', '.join(sorted(protocols))}); score each separately")
-    for url in found:
-        format_of(url)  # an unknown format is an error before anything is scored
-    return list(found)
+    return locate.expand(patterns, _known, "CSV, JSON lines or Parquet file")
 
 
 def _known(path: str) -> bool:
@@ -118,10 +70,18 @@ def _known(path: str) -> bool:
 
 
 def _output_name(relative: str, output_format: str | None) -> str:
-    if output_format is None or output_format == format_of(relative):
+    """The output's path: the input's, with `output_format`'s extension when it changes the format.
+
+    Raises `InputError` for a name that does not say a format when `--format` is not given.
+    """
+    if output_format is None:
+        format_of(relative)
+        return relative
+    if _known(relative) and format_of(relative) == output_format:
         return relative
     stem = relative.removesuffix(".gz").removesuffix(".GZ")
-    return stem[: stem.rfind(".")] + EXTENSIONS[output_format]
+    stem = stem[: stem.rfind(".")] if _known(relative) else stem
+    return stem + EXTENSIONS[output_format]
 
 
 def plan_shards(inputs: list[str], out: str, output_format: str | None) -> list[Shard]:
@@ -211,14 +171,39 @@ def _atomic(url: str) -> Iterator[IO[bytes]]:
     _commit(partial, url)
 
 
-def write_shard(shard: Shard, results: Iterable[ChunkResult], progress: Callable[[int], None]) -> tuple[int, int]:
-    """Write a shard's chunk results, in order, as its output and errors file; (rows scored, rows failed).
+@dataclass
+class ShardCount:
+    """What became of a shard's rows: scored, or failed by reason; `non_finite`: NaN/Infinity written as JSON null."""
+
+    scored: int = 0
+    failed: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    non_finite: int = 0
+
+    def add(self, other: "ShardCount") -> None:
+        self.scored += other.scored
+        self.failed += other.failed
+        self.reasons.update(other.reasons)
+        self.non_finite += other.non_finite
+
+    def as_dict(self) -> dict:
+        reasons = {reason: n for reason, n in sorted(self.reasons.items()) if n}
+        return {
+            "scored": self.scored,
+            "failed": self.failed,
+            "failed_by_reason": reasons,
+            "non_finite": self.non_finite,
+        }
+
+
+def write_shard(shard: Shard, results: Iterable[ChunkResult], progress: Callable[[int], None]) -> ShardCount:
+    """Write a shard's chunk results, in order, as its output and errors file; what became of its rows.
 
     `results` may be a generator that scores as it goes: rows are written chunk by
     chunk, and bad rows stream to the errors file's `.partial`. `progress` gets the
     number of input rows of each chunk once it is written.
     """
-    scored = failed = 0
+    count = ShardCount()
     _remove(shard.errors)  # a stale list from a run that is being redone
     with tempfile.TemporaryFile() as bad_rows_file:  # on local disk, so memory stays bounded
         bad_rows = io.TextIOWrapper(bad_rows_file, encoding="utf-8", errors="surrogateescape", newline="")
@@ -229,15 +214,17 @@ def write_shard(shard: Shard, results: Iterable[ChunkResult], progress: Callable
             for result in results:
                 writer.write(result.frame)
                 errors.writerows((shard.input, row, r.reason, r.detail) for row, r in result.errors)
-                scored, failed = scored + len(result.frame), failed + len(result.errors)
+                count.scored, count.failed = count.scored + len(result.frame), count.failed + len(result.errors)
+                count.reasons.update(r.reason for _, r in result.errors)
                 progress(len(result.frame) + len(result.errors))
             writer.close()
-            if failed:  # committed before the shard itself: a finished shard always has its errors beside it
+            count.non_finite = getattr(writer, "non_finite", 0)
+            if count.failed:  # committed before the shard itself: a finished shard always has its errors beside it
                 bad_rows.flush()
                 bad_rows_file.seek(0)
                 with _atomic(shard.errors) as errors_file:
                     shutil.copyfileobj(bad_rows_file, errors_file)
-    return scored, failed
+    return count
 
 
 @contextmanager

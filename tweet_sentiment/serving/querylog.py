@@ -1,5 +1,8 @@
 """The query log: one JSON line per prediction and per feedback, for drift and live accuracy.
 
+This is the writer, which ships in the Bento; the reader that `harvest` and
+`drift` use is the input layer's (`tweet_sentiment/inputs/query_log.py`).
+
 Configured by environment variables, so the same Bento logs locally and on Cloud Run:
 
 - `TWEET_SENTIMENT_QUERY_LOG`: a directory (each worker writes `queries-<pid>.jsonl`,
@@ -16,7 +19,6 @@ an HMAC of both, so any worker or instance can tell an id it issued from a
 made-up one, and feedback knows what was predicted without a lookup.
 """
 
-import glob
 import hashlib
 import hmac
 import json
@@ -26,7 +28,7 @@ import os
 import random
 import secrets
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -234,38 +236,3 @@ class QueryLog:
         if self._handler is not None:
             self._handler.close()
             self._handler = None
-
-
-def log_files(path: Path) -> list[Path]:
-    """The query-log files under `path` (a file, or a directory searched recursively).
-
-    Besides `queries-*.jsonl` and their rotations, `*.json` files are read: what a
-    Cloud Logging sink writes to a GCS bucket.
-    """
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise QueryLogError(f"{path}: no such file or directory; pass the query-log directory")
-    names = [
-        name for pattern in ("**/*.jsonl*", "**/*.json") for name in glob.glob(pattern, root_dir=path, recursive=True)
-    ]
-    # A drift report written into the log directory is not read back as log.
-    return sorted(path / name for name in names if (path / name).is_file() and Path(name).name != "drift.json")
-
-
-def read_records(path: Path) -> Iterator[dict | None]:
-    """Each record under `path`, unwrapping Cloud Logging entries; None for a line that is not one."""
-    for file in log_files(path):
-        with file.open(encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    yield None
-                    continue
-                if isinstance(record, dict) and isinstance(record.get("jsonPayload"), dict):
-                    # Cloud Logging moves a structured line's `time` into the entry's `timestamp`.
-                    record = {"time": record.get("timestamp"), **record["jsonPayload"]}
-                yield record if isinstance(record, dict) and record.get("type") in {"prediction", "feedback"} else None

@@ -1,0 +1,69 @@
+"""Which text encoding a file's bytes are in: a byte-order mark first, then what the bytes allow.
+
+The order (the WHATWG Encoding Standard's BOM sniffing, then the usual fallbacks
+of spreadsheet exports):
+
+1. a BOM: UTF-32 LE/BE, UTF-8 (Excel's "CSV UTF-8"), UTF-16 LE/BE (Excel's "Unicode Text");
+2. no BOM but NUL bytes in a UTF-16/32 pattern (ASCII text with every other byte zero);
+3. UTF-8 if the sample decodes, or if it holds any well-formed multi-byte UTF-8
+   sequence (then a stray bad byte costs only its record);
+4. otherwise cp1252, what Excel writes as "CSV" on Western-European Windows (a
+   superset of Latin-1's printable range).
+
+Bytes a chosen codec cannot decode become lone surrogates (`surrogateescape`),
+so the record that holds them is refused as `undecodable` instead of read wrong.
+"""
+
+import codecs
+import re
+
+from tweet_sentiment.inputs.errors import InputError
+
+SAMPLE_BYTES = 64 * 1024
+_BOMS = (  # longest first: UTF-32 LE's BOM starts with UTF-16 LE's
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_MULTIBYTE_UTF8 = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
+    rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+
+
+def _zero_pattern(sample: bytes) -> str | None:
+    """UTF-16/32 without a BOM, from where the NUL bytes of ASCII characters fall; None if they fit no pattern."""
+    sample = sample[: 4096 - 4096 % 4]
+    if len(sample) < 4:
+        return None
+    zeros = [sample[i::4].count(0) / len(sample[i::4]) for i in range(4)]
+    high, low = [z > 0.9 for z in zeros], [z < 0.5 for z in zeros]
+    patterns = {
+        "utf-32-le": low[0] and all(high[1:]),
+        "utf-32-be": all(high[:3]) and low[3],
+        "utf-16-le": low[0] and high[1] and low[2] and high[3],
+        "utf-16-be": high[0] and low[1] and high[2] and low[3],
+    }
+    return next((name for name, matches in patterns.items() if matches), None)
+
+
+def detect(sample: bytes) -> str:
+    """The Python codec name for text starting with `sample` (its first `SAMPLE_BYTES` or all of it).
+
+    Raises `InputError` for binary data: NUL bytes in no UTF-16/32 pattern.
+    """
+    for bom, name in _BOMS:
+        if sample.startswith(bom):
+            return name
+    if b"\x00" in sample:
+        name = _zero_pattern(sample)
+        if name is None:
+            raise InputError("binary data (NUL bytes), not text; read the file with the program that wrote it")
+        return name
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "utf-8" if _MULTIBYTE_UTF8.search(sample) else "cp1252"
+    return "utf-8"

@@ -1,0 +1,313 @@
+"""Rows of a table file (CSV, JSON lines, Parquet) in chunks, every record either read or rejected with a reason.
+
+What a file is comes from its bytes (`containers`, `encodings`): Parquet by its
+magic number, whatever its name; text (possibly compressed) is JSON lines when
+its name says `.jsonl`/`.ndjson`/`.json`, CSV when it says `.csv`/`.tsv`, and
+otherwise JSON lines if its first character is `{`. Row numbers count from 1:
+for CSV the first record after the header, for JSON lines the line number.
+
+- CSV: the separator is given or sniffed (`delimiters`); every cell is a string
+  (empty cells `""`, missing trailing ones empty); a record wider than the header,
+  or with broken quoting on its line, is a `bad_record`; a quote left open across
+  lines is an `InputError` naming the line it opened on (it would merge the rows after it).
+- JSON lines: one object per line (`jsonlines.parse_record`); a key a record
+  lacks is `MISSING` in its row, so output can leave it out again.
+- Parquet: column types are kept (pandas' `ArrowDtype`).
+- Every reader refuses a column name used twice, naming it.
+"""
+
+import csv
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import fsspec
+import pandas as pd
+
+from tweet_sentiment.inputs import delimiters
+from tweet_sentiment.inputs.accounting import Rejection
+from tweet_sentiment.inputs.containers import open_content
+from tweet_sentiment.inputs.errors import InputError
+from tweet_sentiment.inputs.jsonlines import parse_record
+from tweet_sentiment.inputs.text import MAX_LINE_CHARS, TextInput, open_text, oversized_rejection
+
+csv.field_size_limit(MAX_LINE_CHARS)  # a field may be as long as a line may; longer lines are lost before csv sees them
+
+TEXT_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
+
+
+class _Missing:
+    """A key a JSON record did not have (not a null): output leaves it out again."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __reduce__(self) -> str:
+        return "MISSING"  # unpickled (Beam, a spool) as the one instance, so `is MISSING` holds
+
+
+MISSING = _Missing()
+
+
+@dataclass
+class Chunk:
+    """Consecutive rows of one file: the columns to carry through and the text cell of each row.
+
+    `frame` has one row per input record (its kept columns, in input order),
+    `values` the text column's cells (any type, as read; a `Rejection` for a
+    record that could not be read), and `first_row` the 1-based row number of the first.
+    """
+
+    first_row: int
+    frame: pd.DataFrame
+    values: list[object]
+
+
+def text_format(url: str) -> str | None:
+    """`csv` or `jsonl` from a text file's name, compression suffixes ignored; None if the name does not say."""
+    name = url.rstrip("/").rsplit("/", 1)[-1].lower()
+    for suffix in COMPRESSED_SUFFIXES:
+        name = name.removesuffix(suffix)
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    return TEXT_SUFFIXES.get(suffix)
+
+
+def refuse_repeated(where: str, names: list[str]) -> None:
+    """`InputError` naming any column name used more than once (a reader would keep only one of them)."""
+    repeated = sorted({str(name) for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(
+            f"{where}: the column name(s) {', '.join(map(repr, repeated))} appear more than once; "
+            "rename them so each is unique, then read the file again"
+        )
+
+
+@dataclass
+class CsvTable:
+    """A CSV file's header and its records, each with the line it starts on: fields, or why it cannot be read."""
+
+    header: list[str]
+    records: Iterator[tuple[int, list[str] | Rejection]]
+    separator: str
+
+
+def _records(source: TextInput, lines: Iterator[str], separator: str) -> Iterator[tuple[int, list[str] | Rejection]]:
+    """Each record with its first line; the header first. A quote open across lines is an `InputError`."""
+    reader = csv.reader(lines, delimiter=separator, strict=True)
+    start = 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            if reader.line_num > start:
+                raise InputError(
+                    f"{source.url}:{start}: a quote opened on this line is not closed where a field ends ({error}), "
+                    f"so lines {start}-{reader.line_num} would be read as one row; close it, or double the quotes "
+                    'inside a quoted field ("say ""hi"""), and read the file again'
+                ) from None
+            yield start, Rejection("bad_record", f"line {start}: not valid CSV ({error})")
+        else:
+            if start in source.oversized:
+                yield start, oversized_rejection()
+            elif fields:  # a blank line is no record
+                yield start, fields
+        start = reader.line_num + 1
+    if (loss := source.tail_loss()) is not None:
+        yield start, loss
+
+
+def read_csv_table(source: TextInput, separator: str | None) -> CsvTable:
+    """The header and records of the CSV text `source`; `separator` None: sniffed.
+
+    A record wider than the header is a `bad_record`; a shorter one is padded with
+    empty cells. Raises `InputError` for no header, a repeated column name, or a
+    given separator the header does not use.
+    """
+    lines = source.lines()
+    sample = list(itertools.islice(lines, delimiters.SAMPLE_LINES))
+    separator = delimiters.choose("".join(sample), separator, source.url)
+    records = _records(source, itertools.chain(sample, lines), separator)
+    first = next(records, None)
+    if first is None or not isinstance(first[1], list):
+        why = "it is empty" if first is None else first[1].detail
+        raise InputError(f"{source.url}: no header row naming the columns ({why}); add one, e.g. id,text")
+    header = first[1]
+    refuse_repeated(source.url, header)
+
+    def sized() -> Iterator[tuple[int, list[str] | Rejection]]:
+        for line, fields in records:
+            if isinstance(fields, list) and len(fields) > len(header):
+                yield (
+                    line,
+                    Rejection(
+                        "bad_record",
+                        f"line {line}: {len(fields)} fields where the header has {len(header)}; "
+                        f"quote a field that holds {delimiters.NAMES[separator]!r}",
+                    ),
+                )
+            elif isinstance(fields, list):
+                yield line, fields + [""] * (len(header) - len(fields))
+            else:
+                yield line, fields
+
+    return CsvTable(header, sized(), separator)
+
+
+def _check_columns(url: str, columns: list[str], text_column: str, keep: list[str] | None) -> list[str]:
+    """The kept columns, in input order; `InputError` naming what is missing."""
+    if text_column not in columns:
+        raise InputError(
+            f"{url}: no column {text_column!r} (columns: {', '.join(map(str, columns)) or 'none'}); pass --text-column"
+        )
+    if keep is None:
+        return list(columns)
+    missing = [name for name in keep if name not in columns]
+    if missing:
+        raise InputError(f"{url}: --keep names columns it does not have: {', '.join(missing)}")
+    return keep
+
+
+def _csv_chunks(
+    source: TextInput, text_column: str, keep: list[str] | None, chunk_size: int, separator: str | None
+) -> Iterator[Chunk]:
+    table = read_csv_table(source, separator)
+    kept = _check_columns(source.url, table.header, text_column, keep)
+    text_index, first_row = table.header.index(text_column), 1
+    while batch := list(itertools.islice(table.records, chunk_size)):
+        rows, values = [], []
+        for _, fields in batch:
+            if isinstance(fields, Rejection):
+                rows.append([""] * len(table.header))
+                values.append(fields)
+            else:
+                rows.append(fields)
+                values.append(fields[text_index])
+        frame = pd.DataFrame(rows, columns=table.header, dtype=object)
+        yield Chunk(first_row, frame[kept], values)
+        first_row += len(rows)
+
+
+def json_records(source: TextInput) -> Iterator[tuple[int, dict | Rejection]]:
+    """Each line of a JSON lines file with its number: a record, or why it is not one (a blank line is not)."""
+    number = 0
+    for number, line in enumerate(source.lines(), start=1):
+        if number in source.oversized:
+            yield number, oversized_rejection()
+        elif not line.strip():
+            yield number, Rejection("bad_record", "an empty line, not a JSON object")
+        else:
+            yield number, parse_record(line)
+    if (loss := source.tail_loss()) is not None:
+        yield number + 1, loss
+
+
+def _frame(records: list[dict], keep: list[str] | None) -> pd.DataFrame:
+    """Records as rows (object columns), every key any of them has, in first-seen order; a lacking key is MISSING."""
+    columns = keep if keep is not None else list(dict.fromkeys(key for record in records for key in record))
+    data = {name: [record.get(name, MISSING) for record in records] for name in columns}
+    return pd.DataFrame(data, index=range(len(records)), columns=columns, dtype=object)
+
+
+def _jsonl_chunks(source: TextInput, text_column: str, keep: list[str] | None, chunk_size: int) -> Iterator[Chunk]:
+    first_row, records, values, has_text = 1, [], [], False
+    for _, record in json_records(source):
+        row = {} if isinstance(record, Rejection) else record
+        has_text = has_text or text_column in row
+        records.append(row)
+        values.append(record if isinstance(record, Rejection) else row.get(text_column))
+        if len(records) == chunk_size:
+            if first_row == 1 and not has_text:
+                raise InputError(f"{source.url}: no record among the first {chunk_size} has the key {text_column!r}")
+            yield Chunk(first_row, _frame(records, keep), values)
+            first_row, records, values = first_row + chunk_size, [], []
+    if first_row == 1 and records and not has_text:
+        raise InputError(f"{source.url}: no record has the key {text_column!r}; pass --text-column")
+    if records:
+        yield Chunk(first_row, _frame(records, keep), values)
+
+
+def _is_text(arrow_type) -> bool:
+    """Any of Arrow's string types, or a dictionary of them (a pandas Categorical: apache/arrow#1688)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow_type):
+        return _is_text(arrow_type.value_type)
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type)
+
+
+def pyarrow_parquet():
+    """`pyarrow.parquet`, or an `InputError` saying how to install it."""
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError:
+        raise InputError(
+            "reading or writing Parquet needs pyarrow: pip install -r requirements.txt (pyarrow==25.0.1)"
+        ) from None
+    return parquet
+
+
+def _parquet_chunks(url: str, text_column: str, keep: list[str] | None, chunk_size: int) -> Iterator[Chunk]:
+    parquet = pyarrow_parquet()
+    import pyarrow as pa
+
+    with fsspec.open(url, "rb") as file:
+        try:
+            parquet_file = parquet.ParquetFile(file)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise InputError(f"{url}: a damaged Parquet file ({error})") from None
+        schema = parquet_file.schema_arrow
+        refuse_repeated(url, schema.names)
+        kept = _check_columns(url, schema.names, text_column, keep)
+        text_type = schema.field(text_column).type
+        if not _is_text(text_type):
+            raise InputError(f"{url}: column {text_column!r} holds {text_type}, not text")
+        columns = [name for name in schema.names if name in kept or name == text_column]
+        first_row = 1
+        for batch in parquet_file.iter_batches(batch_size=chunk_size, columns=columns):
+            frame = batch.select(kept).to_pandas(types_mapper=pd.ArrowDtype)
+            yield Chunk(first_row, frame, batch.column(text_column).to_pylist())
+            first_row += batch.num_rows
+
+
+def _text_chunks(
+    url: str, text_column: str, keep: list[str] | None, chunk_size: int, separator: str | None
+) -> Iterator[Chunk]:
+    with open_text(url) as source:
+        fmt = text_format(url) or ("jsonl" if source.start == "{" else "csv")  # unnamed: JSON lines open an object
+        if fmt == "jsonl":
+            yield from _jsonl_chunks(source, text_column, keep, chunk_size)
+        else:
+            yield from _csv_chunks(source, text_column, keep, chunk_size, separator)
+
+
+def read_chunks(
+    url: str, text_column: str, keep: list[str] | None, chunk_size: int, separator: str | None = None
+) -> Iterator[Chunk]:
+    """The table at `url` as chunks of at most `chunk_size` rows; at least one chunk, maybe empty.
+
+    `keep` names the columns carried through (None: all of them); `separator`
+    is CSV's (None: sniffed). Raises `InputError` when the text column or a kept
+    column is missing, a column name repeats, or the file is not a table it can read.
+    """
+    with open_content(url) as opened:
+        kind = opened.kind
+    if kind == "parquet":
+        chunks = _parquet_chunks(url, text_column, keep, chunk_size)
+    else:
+        chunks = _text_chunks(url, text_column, keep, chunk_size, separator)
+    yielded = False
+    for chunk in chunks:
+        yielded = True
+        yield chunk
+    if not yielded:  # a file with no rows still makes a (header-only) shard
+        yield Chunk(1, pd.DataFrame(columns=keep or []), [])
+
+
+def first_value(url: str, column: str) -> object:
+    """The first row's `column` in a table (None if it has no rows): a cheap look at a finished output."""
+    for chunk in read_chunks(url, column, [], 1):
+        return chunk.values[0] if chunk.values else None
+    return None
