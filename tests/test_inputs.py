@@ -109,11 +109,11 @@ def test_binary_data_is_refused_not_read_as_rows(tmp_path: Path):
 
 
 def test_cp1252_is_read_as_excel_writes_it_and_a_stray_byte_in_utf8_costs_its_row(tmp_path: Path):
-    (tmp_path / "excel.csv").write_bytes("id,text\n1,€5 café – naïve\n".encode("cp1252"))
-    assert texts(tmp_path / "excel.csv") == ["€5 café – naïve"]
-    (tmp_path / "utf8.jsonl").write_bytes(
-        '{"text": "naïve"}\n{"text": "caf\xe9"}\n'.encode() + b'{"text": "caf\xe9"}\n'
-    )
+    excel = "€5 café \u2013 naïve"  # the euro sign and the en dash: where cp1252 differs from Latin-1
+    (tmp_path / "excel.csv").write_bytes(f"id,text\n1,{excel}\n".encode("cp1252"))
+    assert texts(tmp_path / "excel.csv") == [excel]
+    utf8 = '{"text": "naïve"}\n{"text": "café"}\n'.encode()
+    (tmp_path / "utf8.jsonl").write_bytes(utf8 + b'{"text": "caf\xe9"}\n')
     [good, also_good, bad] = texts(tmp_path / "utf8.jsonl")
     assert (good, also_good) == ("naïve", "café") and bad.reason == "undecodable"
 
