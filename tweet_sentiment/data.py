@@ -18,6 +18,7 @@ import pandas as pd
 
 from tweet_sentiment.inputs import delimiters
 from tweet_sentiment.inputs.accounting import ReadCount, Rejection
+from tweet_sentiment.inputs.encodings import UNDECODABLE
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.tables import read_csv_table
 from tweet_sentiment.inputs.text import open_text
@@ -30,7 +31,6 @@ COLUMNS = ["id", "text", "label"]
 DROP_REASONS = ("unreadable", "label_dropped", "empty_text", "conflicting_labels", "duplicate", "in_evaluation_split")
 SPLIT_SEED = 0  # fixed, not `seed`: runs that change the training seed are scored on the same held-out tweets
 _INTEGER = re.compile(r"[+-]?\d+")
-_SURROGATE = re.compile("[\udc80-\udcff]")  # an undecodable byte, as the input layer reads it
 
 
 class DataError(ValueError):
@@ -217,7 +217,7 @@ def _lost_reason(fields: list[str]) -> Rejection | None:
     """Why a record of the user's CSV is not a row: no value in any field, or bytes its encoding cannot decode."""
     if not any(value.strip() for value in fields):
         return Rejection("blank_record", "no value in any field")
-    if any(_SURROGATE.search(value) for value in fields):
+    if any(UNDECODABLE.search(value) for value in fields):
         return Rejection("undecodable", "bytes that are not valid in the file's encoding")
     return None
 

@@ -141,7 +141,7 @@ class _Decompressing(io.RawIOBase):
 
 
 class _Capped(io.RawIOBase):
-    """A zip member read with the same decompressed-size cap."""
+    """A zip member read with the same decompressed-size cap (its CRC checked by `_check_member` first)."""
 
     def __init__(self, source: IO[bytes], limit: int) -> None:
         self.source, self.limit, self.produced = source, limit, 0
@@ -176,6 +176,19 @@ def _zip_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
     return files[0]
 
 
+def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> None:
+    """Read the member once, under the cap, so a bad CRC refuses the file before any row of it is read.
+
+    A zip's checksum covers the whole member and is checked only at its end: rows
+    read before it would be read from damaged bytes with nothing to tell which.
+    """
+    with archive.open(member) as source:
+        capped = _Capped(source, limit)
+        buffer = bytearray(_CHUNK)
+        while capped.readinto(buffer):
+            pass
+
+
 def _head(stream: IO[bytes], size: int = 8) -> tuple[bytes, IO[bytes]]:
     """The first `size` bytes of a non-seekable stream, and a stream that still starts with them."""
     buffered = io.BufferedReader(stream, buffer_size=_CHUNK) if not isinstance(stream, io.BufferedReader) else stream
@@ -204,7 +217,8 @@ def open_content(url: str, limit: int = MAX_DECOMPRESSED_BYTES) -> Iterator[Open
             try:
                 archive = zipfile.ZipFile(raw)
                 member = _zip_member(archive)
-            except zipfile.BadZipFile as error:
+                _check_member(archive, member, limit)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
                 raise InputError(f"{url}: a damaged zip file ({error}); unzip it to check it") from None
             except InputError as error:
                 raise InputError(f"{url}: {error}") from None

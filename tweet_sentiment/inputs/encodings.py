@@ -10,8 +10,11 @@ of spreadsheet exports):
 4. otherwise cp1252, what Excel writes as "CSV" on Western-European Windows (a
    superset of Latin-1's printable range).
 
-Bytes a chosen codec cannot decode become lone surrogates (`surrogateescape`),
-so the record that holds them is refused as `undecodable` instead of read wrong.
+Bytes a chosen codec cannot decode become lone surrogates (the `ERRORS` handler:
+`surrogateescape`'s U+DC80-U+DCFF for bytes from 0x80, and U+DC00-U+DC7F below,
+which a UTF-16/32 decoder can also meet), so the record that holds them is
+refused as `undecodable` instead of read wrong; written back with the same
+handler they are the same bytes.
 """
 
 import codecs
@@ -20,6 +23,8 @@ import re
 from tweet_sentiment.inputs.errors import InputError
 
 SAMPLE_BYTES = 64 * 1024
+ERRORS = "tweet_sentiment.undecodable"  # the codecs error handler for reading and writing back undecodable bytes
+UNDECODABLE = re.compile("[\udc00-\udcff]")  # a byte the file's encoding could not decode, as read
 _BOMS = (  # longest first: UTF-32 LE's BOM starts with UTF-16 LE's
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -31,6 +36,20 @@ _MULTIBYTE_UTF8 = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
     rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
 )
+
+
+def _undecodable(error: UnicodeError) -> tuple[str | bytes, int]:
+    """Each undecodable byte as the lone surrogate U+DC00 + byte; each such surrogate back as its byte."""
+    if isinstance(error, UnicodeDecodeError):
+        return "".join(chr(0xDC00 + byte) for byte in error.object[error.start : error.end]), error.end
+    if isinstance(error, UnicodeEncodeError):
+        chars = error.object[error.start : error.end]
+        if all(0xDC00 <= ord(char) <= 0xDCFF for char in chars):
+            return bytes(ord(char) - 0xDC00 for char in chars), error.end
+    raise error
+
+
+codecs.register_error(ERRORS, _undecodable)
 
 
 def _zero_pattern(sample: bytes) -> str | None:

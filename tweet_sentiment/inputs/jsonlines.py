@@ -13,10 +13,10 @@ import json
 import re
 
 from tweet_sentiment.inputs.accounting import Rejection
+from tweet_sentiment.inputs.encodings import UNDECODABLE
 
 MAX_DEPTH = 100  # far beyond any record a person or the service writes; the parser's own limit is about 1,000
 _OPENERS = re.compile(r"[\[{]")
-_SURROGATE = re.compile("[\udc80-\udcff]")  # an undecodable byte, as `surrogateescape` reads it
 
 
 class NonFinite(float):
@@ -59,7 +59,7 @@ def _depth(line: str) -> int:
 
 def parse_record(line: str) -> dict | Rejection:
     """The JSON object on `line` (text, its end stripped or not), or why it cannot be read as one."""
-    if bad := _SURROGATE.search(line):
+    if bad := UNDECODABLE.search(line):
         return Rejection("undecodable", f"bytes that are not valid in the file's encoding (at character {bad.start()})")
     if len(_OPENERS.findall(line)) > MAX_DEPTH and _depth(line) > MAX_DEPTH:
         return Rejection("too_deep", f"a value nested deeper than {MAX_DEPTH} levels")

@@ -64,7 +64,13 @@ def expand(patterns: list[str], wanted: Callable[[str], bool], what: str) -> lis
             files = [info["name"] for info in fs.ls(path, detail=True) if info["type"] == "file"]
             matches = sorted(name for name in files if _visible(name, path) and wanted(name))
         elif any(char in path for char in GLOB_CHARS):  # one listing, no request per file (GCS)
-            files = [name for name, info in fs.glob(path, detail=True).items() if info["type"] == "file"]
+            try:
+                listed = fs.glob(path, detail=True)
+            except ValueError as error:  # fsspec: `**` inside a name ("t**.csv")
+                raise InputError(
+                    f"{pattern}: no such file, and not a valid glob ({error}); use * or ** alone"
+                ) from None
+            files = [name for name, info in listed.items() if info["type"] == "file"]
             root = _glob_root(path)
             matches = sorted(name for name in files if _visible(name, root))
         else:

@@ -27,6 +27,7 @@ import pandas as pd
 from tweet_sentiment.inputs import delimiters
 from tweet_sentiment.inputs.accounting import Rejection
 from tweet_sentiment.inputs.containers import open_content
+from tweet_sentiment.inputs.encodings import UNDECODABLE
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.jsonlines import parse_record
 from tweet_sentiment.inputs.text import MAX_LINE_CHARS, TextInput, open_text, oversized_rejection
@@ -35,6 +36,7 @@ csv.field_size_limit(MAX_LINE_CHARS)  # a field may be as long as a line may; lo
 
 TEXT_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
+KEY_CHECK_RECORDS = 1000  # readable JSON records without the text key before a file is refused as the wrong one
 
 
 class _Missing:
@@ -102,6 +104,8 @@ def _records(source: TextInput, lines: Iterator[str], separator: str) -> Iterato
         except StopIteration:
             break
         except csv.Error as error:
+            if reader.line_num > start and source.tail_loss() is not None:
+                break  # a quoted line break cut by the damage: the tail loss below covers it
             if reader.line_num > start:
                 raise InputError(
                     f"{source.url}:{start}: a quote opened on this line is not closed where a field ends ({error}), "
@@ -135,6 +139,11 @@ def read_csv_table(source: TextInput, separator: str | None) -> CsvTable:
         why = "it is empty" if first is None else first[1].detail
         raise InputError(f"{source.url}: no header row naming the columns ({why}); add one, e.g. id,text")
     header = first[1]
+    if any(UNDECODABLE.search(name) for name in header):
+        raise InputError(
+            f"{source.url}: the header line holds bytes its encoding ({source.encoding}) cannot decode, so the "
+            "columns cannot be named; re-save the file as CSV UTF-8"
+        )
     refuse_repeated(source.url, header)
 
     def sized() -> Iterator[tuple[int, list[str] | Rejection]]:
@@ -157,7 +166,7 @@ def read_csv_table(source: TextInput, separator: str | None) -> CsvTable:
 
 
 def _check_columns(url: str, columns: list[str], text_column: str, keep: list[str] | None) -> list[str]:
-    """The kept columns, in input order; `InputError` naming what is missing."""
+    """The kept columns: all in input order, or `keep`'s in its order; `InputError` naming what is missing."""
     if text_column not in columns:
         raise InputError(
             f"{url}: no column {text_column!r} (columns: {', '.join(map(str, columns)) or 'none'}); pass --text-column"
@@ -176,7 +185,9 @@ def _csv_chunks(
     table = read_csv_table(source, separator)
     kept = _check_columns(source.url, table.header, text_column, keep)
     text_index, first_row = table.header.index(text_column), 1
-    while batch := list(itertools.islice(table.records, chunk_size)):
+    if (batch := list(itertools.islice(table.records, chunk_size))) == []:
+        yield Chunk(1, pd.DataFrame(columns=kept, dtype=object), [])  # no rows: the columns still make a shard
+    while batch:
         rows, values = [], []
         for _, fields in batch:
             if isinstance(fields, Rejection):
@@ -188,6 +199,7 @@ def _csv_chunks(
         frame = pd.DataFrame(rows, columns=table.header, dtype=object)
         yield Chunk(first_row, frame[kept], values)
         first_row += len(rows)
+        batch = list(itertools.islice(table.records, chunk_size))
 
 
 def json_records(source: TextInput) -> Iterator[tuple[int, dict | Rejection]]:
@@ -211,20 +223,30 @@ def _frame(records: list[dict], keep: list[str] | None) -> pd.DataFrame:
     return pd.DataFrame(data, index=range(len(records)), columns=columns, dtype=object)
 
 
+def _no_text_key(url: str, text_column: str, where: str) -> InputError:
+    return InputError(f"{url}: no record {where} has the key {text_column!r}; pass --text-column")
+
+
 def _jsonl_chunks(source: TextInput, text_column: str, keep: list[str] | None, chunk_size: int) -> Iterator[Chunk]:
-    first_row, records, values, has_text = 1, [], [], False
+    """Chunks of records; refused when none of the first `KEY_CHECK_RECORDS` readable records has the text key.
+
+    The window counts readable records, not lines or chunks, so neither a bad first
+    line nor `--chunk-size` decides it; a shard refused late leaves nothing (writes are atomic).
+    """
+    first_row, records, values, readable, has_text = 1, [], [], 0, False
     for _, record in json_records(source):
         row = {} if isinstance(record, Rejection) else record
+        readable += not isinstance(record, Rejection)
         has_text = has_text or text_column in row
+        if not has_text and readable >= KEY_CHECK_RECORDS:
+            raise _no_text_key(source.url, text_column, f"among the first {KEY_CHECK_RECORDS:,}")
         records.append(row)
         values.append(record if isinstance(record, Rejection) else row.get(text_column))
         if len(records) == chunk_size:
-            if first_row == 1 and not has_text:
-                raise InputError(f"{source.url}: no record among the first {chunk_size} has the key {text_column!r}")
             yield Chunk(first_row, _frame(records, keep), values)
             first_row, records, values = first_row + chunk_size, [], []
-    if first_row == 1 and records and not has_text:
-        raise InputError(f"{source.url}: no record has the key {text_column!r}; pass --text-column")
+    if readable and not has_text:
+        raise _no_text_key(source.url, text_column, "")
     if records:
         yield Chunk(first_row, _frame(records, keep), values)
 
@@ -266,10 +288,25 @@ def _parquet_chunks(url: str, text_column: str, keep: list[str] | None, chunk_si
             raise InputError(f"{url}: column {text_column!r} holds {text_type}, not text")
         columns = [name for name in schema.names if name in kept or name == text_column]
         first_row = 1
-        for batch in parquet_file.iter_batches(batch_size=chunk_size, columns=columns):
-            frame = batch.select(kept).to_pandas(types_mapper=pd.ArrowDtype)
-            yield Chunk(first_row, frame, batch.column(text_column).to_pylist())
+        batches = parquet_file.iter_batches(batch_size=chunk_size, columns=columns)
+        while True:
+            try:
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                chunk = Chunk(
+                    first_row,
+                    batch.select(kept).to_pandas(types_mapper=pd.ArrowDtype),
+                    batch.column(text_column).to_pylist(),
+                )
+            except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as error:
+                raise InputError(
+                    f"{url}: a damaged Parquet file from row {first_row} on ({error}); write it again from its source"
+                ) from None
+            yield chunk
             first_row += batch.num_rows
+        if first_row == 1:  # no rows: the columns still make a shard
+            yield Chunk(1, schema.empty_table().select(kept).to_pandas(types_mapper=pd.ArrowDtype), [])
 
 
 def _text_chunks(

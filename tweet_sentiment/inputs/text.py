@@ -58,11 +58,17 @@ class TextInput:
     oversized: set[int] = field(default_factory=set)
 
     def lines(self) -> Iterator[str]:
-        """Every line with its end; an over-long one as a bare `\\n`, its number put in `oversized`."""
+        """Every line with its end; an over-long one as a bare `\\n`, its number put in `oversized`.
+
+        A last line without an end in a compressed file that ended early is cut:
+        it is not yielded, and `tail_loss` covers it with the rest.
+        """
         number = 0
         while True:
             line = self.text.readline(MAX_LINE_CHARS)
             if not line:
+                return
+            if not line.endswith(("\n", "\r")) and len(line) < MAX_LINE_CHARS and self.opened.damage():
                 return
             number += 1
             if len(line) >= MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
@@ -94,6 +100,6 @@ def open_text(url: str, limit: int = MAX_DECOMPRESSED_BYTES) -> Iterator[TextInp
         except InputError as error:
             raise InputError(f"{url}: {error}") from None
         raw = io.BufferedReader(_Prefixed(head, opened.stream), buffer_size=1 << 20)
-        text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+        text = io.TextIOWrapper(raw, encoding=encoding, errors=encodings.ERRORS, newline="")
         start = head.decode(encoding, errors="ignore").lstrip()[:1]
         yield TextInput(url, opened.compression, encoding, text, opened, start)

@@ -33,7 +33,7 @@ def check_text(value: object) -> Rejection | None:
 
     `value` is one cell of the text column as read: a `Rejection` already (a
     record that could not be read at all) is returned as it is. Undecodable
-    bytes arrive as lone surrogates (`surrogateescape`) and are refused here.
+    bytes arrive as lone surrogates (`inputs.encodings.ERRORS`) and are refused here.
     """
     if isinstance(value, Rejection):
         return value
@@ -44,7 +44,7 @@ def check_text(value: object) -> Rejection | None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as error:
-        byte = ord(value[error.start]) - 0xDC00 if "\udc80" <= value[error.start] <= "\udcff" else None
+        byte = ord(value[error.start]) - 0xDC00 if "\udc00" <= value[error.start] <= "\udcff" else None
         where = f"byte 0x{byte:02x}" if byte is not None else "a lone surrogate"
         return Rejection("undecodable", f"not valid UTF-8 ({where} at character {error.start})")
     try:

@@ -9,7 +9,8 @@ writes what scoring made of it, chunk after chunk, memory bounded by one chunk.
   JSON forbids) are written as `null` and counted (`JsonlWriter.non_finite`);
   CSV and Parquet keep them as numbers.
 - CSV output round-trips through pandas and the `csv` module; undecodable input
-  bytes (lone surrogates) go back out as those bytes. `.gz` names are written compressed.
+  bytes (lone surrogates) go back out as those bytes; lines end in CRLF (RFC 4180), so a value
+  holding a line break of any kind is quoted. `.gz` names are written compressed.
 """
 
 import io
@@ -23,6 +24,7 @@ from typing import IO, Any, Protocol
 
 import pandas as pd
 
+from tweet_sentiment.inputs.encodings import ERRORS
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.tables import MISSING, pyarrow_parquet
 
@@ -72,7 +74,7 @@ def open_writer(file: IO[bytes], fmt: str) -> Writer:
 
 def _text(file: IO[bytes]) -> io.TextIOWrapper:
     """UTF-8 text on `file`; lone surrogates (undecodable input bytes) go back out as those bytes."""
-    return io.TextIOWrapper(file, encoding="utf-8", errors="surrogateescape", newline="", write_through=True)
+    return io.TextIOWrapper(file, encoding="utf-8", errors=ERRORS, newline="", write_through=True)
 
 
 class _Spool:
@@ -127,9 +129,11 @@ class CsvWriter:
     def close(self) -> None:
         text = _text(self.file)
         columns = _all_columns(self.names)
-        pd.DataFrame(columns=columns).to_csv(text, index=False)
+        # RFC 4180's CRLF: the csv module quotes a field holding its line terminator's characters, so a lone
+        # `\r` in a value is quoted too (with `\n` alone it was not, and readers split the row there).
+        pd.DataFrame(columns=columns).to_csv(text, index=False, lineterminator="\r\n")
         for frame in self.spool:
-            frame.reindex(columns=columns).to_csv(text, index=False, header=False)
+            frame.reindex(columns=columns).to_csv(text, index=False, header=False, lineterminator="\r\n")
         text.flush()
         text.detach()
         self.spool.close()
