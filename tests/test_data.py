@@ -10,12 +10,12 @@ from tweet_sentiment.data import (
     DataError,
     RowCount,
     clean_training_pool,
-    read_labelled_csv,
     read_semeval_tsv,
     read_tweeteval_split,
     resolve_conflicts,
 )
 from tweet_sentiment.labels import LABELS
+from tweet_sentiment.own_data import read_labelled_csv
 from tweet_sentiment.sources import embedded_splits
 from tweet_sentiment.text import match_key
 

@@ -132,7 +132,7 @@ def test_a_separator_is_sniffed_and_a_wrong_one_given_is_refused_naming_the_righ
     (tmp_path / "in.csv").write_text(f"id{separator}text\n1{separator}a, b and c\n2{separator}d\n")
     assert texts(tmp_path / "in.csv") == ["a, b and c", "d"]
     assert texts(tmp_path / "in.csv", separator=separator) == ["a, b and c", "d"]
-    with pytest.raises(InputError, match=re.escape(f"the header line has no ',' but splits on {name!r}")):
+    with pytest.raises(InputError, match=re.escape(f"the header line has no ',' but splits on '{name}'")):
         texts(tmp_path / "in.csv", separator=",")
 
 
@@ -194,3 +194,53 @@ def test_a_rotated_compressed_log_reads_like_the_plain_one(tmp_path: Path):
     counts = ReadCount(), ReadCount()
     assert list(read_log(plain, counts[0])) == list(read_log(rotated, counts[1]))
     assert [(c.read, c.kept, sum(c.lost.values())) for c in counts] == [(3, 3, 0), (3, 3, 0)]
+
+
+def test_a_record_holding_half_a_character_or_a_stray_byte_costs_that_record(tmp_path: Path):
+    (tmp_path / "in.jsonl").write_text('{"text": "ok", "x": "\\ud83d"}\n{"text": "fine \\ud83d\\ude00"}\n')
+    [half, pair] = texts(tmp_path / "in.jsonl")
+    assert (half.reason, pair) == ("undecodable", "fine 😀")
+    (tmp_path / "in.csv").write_bytes(b"id,text,who\n1,na\xc3\xafve,Zo\xc3\xab\n2,fine,Jos\xe9\n")
+    [good, stray] = texts(tmp_path / "in.csv")
+    assert (good, stray.reason) == ("naïve", "undecodable")  # the bad byte sits in another column: the row still goes
+
+
+def test_an_ascii_head_does_not_decide_for_a_cp1252_tail(tmp_path: Path):
+    rows = "".join(f"{i},plain row\n" for i in range(5000))
+    (tmp_path / "in.csv").write_bytes(f"id,text\n{rows}5000,café crème\n".encode("cp1252"))
+    assert texts(tmp_path / "in.csv")[-1] == "café crème"
+
+
+def test_cp1252_whose_bytes_happen_to_form_one_utf8_sequence_is_still_cp1252(tmp_path: Path):
+    text = ["un café\xa0» génial", "très bien", "à bientôt"]  # é + no-break space + » is valid UTF-8 (頻)
+    (tmp_path / "in.csv").write_bytes(("text\n" + "\n".join(text) + "\n").encode("cp1252"))
+    assert texts(tmp_path / "in.csv") == text
+
+
+def test_empty_column_names_are_named_as_pandas_names_them(tmp_path: Path):
+    (tmp_path / "in.csv").write_text("text,label,,\nhi,positive,,\n")
+    [chunk] = read_chunks(str(tmp_path / "in.csv"), "text", None, 10)
+    assert list(chunk.frame.columns) == ["text", "label", "Unnamed: 2", "Unnamed: 3"]
+
+
+def test_an_over_long_line_inside_a_quoted_field_costs_its_record(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(text, "MAX_LINE_CHARS", 50)
+    (tmp_path / "in.csv").write_text('id,text\n1,"start\n' + "x" * 200 + '\nend"\n2,after\n')
+    [lost, after] = texts(tmp_path / "in.csv")
+    assert (lost.reason, after) == ("too_large", "after")
+
+
+def test_macos_zip_metadata_is_not_a_second_file(tmp_path: Path):
+    with zipfile.ZipFile(tmp_path / "in.zip", "w") as archive:
+        archive.writestr("tweets.csv", CSV)
+        archive.writestr("__MACOSX/._tweets.csv", b"\x00\x05\x16\x07 AppleDouble")
+    assert texts(tmp_path / "in.zip") == ["I love it", "I hate it"]
+
+
+def test_a_glob_like_a_folder_takes_the_files_named_as_tables(tmp_path: Path):
+    for name in ("a.csv", "b.csv.bz2", "README.md"):
+        (tmp_path / name).write_text(CSV)
+    wanted = lambda name: name.endswith((".csv", ".csv.bz2"))  # noqa: E731
+    expected = [str(tmp_path / "a.csv"), str(tmp_path / "b.csv.bz2")]
+    assert locate.expand([str(tmp_path / "*")], wanted, "table") == expected
+    assert locate.expand([str(tmp_path)], wanted, "table") == expected

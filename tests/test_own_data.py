@@ -24,11 +24,11 @@ from tweet_sentiment.data import (
     DataError,
     clean_training_pool,
     hold_out,
-    read_labelled_csv,
     read_semeval_tsv,
     read_tweeteval_split,
 )
 from tweet_sentiment.evaluation import scored_splits
+from tweet_sentiment.own_data import read_labelled_csv
 from tweet_sentiment.params import DataParams, load_params
 from tweet_sentiment.sources import missing_csv_message
 
@@ -116,7 +116,7 @@ def test_ids_a_spreadsheet_rounded_to_one_value_do_not_collapse_the_rows(workdir
         ["worst update ever", "negative"],
         ["store opens at 9", "neutral"],
     ]
-    assert data["sources"]["csv"] == {"read": 3, "kept": 3, "dropped": NO_DROPS}
+    assert data["sources"]["csv"] == {"read": 3, "kept": 3, "dropped": NO_DROPS, "unreadable_by_reason": {}}
 
 
 def test_a_named_id_column_deduplicates_by_id_and_the_stop_shows_the_count(workdir: Path):
@@ -131,7 +131,12 @@ def test_more_than_half_dropped_still_trains_and_warns_once_with_the_top_reason(
     rows += ["2,the app froze,negative\n", "3,it ships monday,neutral\n"]
     with caplog.at_level(logging.INFO):
         data = prepare(workdir, "id,text,label\n" + "".join(rows), id_column="id")
-    assert data["sources"]["csv"] == {"read": 7, "kept": 3, "dropped": NO_DROPS | {"duplicate": 4}}
+    assert data["sources"]["csv"] == {
+        "read": 7,
+        "kept": 3,
+        "dropped": NO_DROPS | {"duplicate": 4},
+        "unreadable_by_reason": {},
+    }
     assert_accounted(data)
     assert [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING] == [
         "4 of the 7 rows of data/external/mine.csv were dropped, most as duplicate (4); "
@@ -168,7 +173,7 @@ def test_a_binary_0_4_file_trains_mixed_with_the_pool_and_is_held_out_on_its_own
     rows += [(f"day {i} with the new phone: it broke again", "0") for i in range(10)]
     rows += [(f'"{pool_tweet()}"', "0")]
     data = prepare(workdir, csv_of(rows), label_map={0: "negative", 4: "positive"}, mix_embedded=True, eval_share=0.2)
-    assert data["sources"]["csv"] == {"read": 21, "kept": 21, "dropped": NO_DROPS}
+    assert data["sources"]["csv"] == {"read": 21, "kept": 21, "dropped": NO_DROPS, "unreadable_by_reason": {}}
     assert data["custom"] == {"rows": 4, "negative": 2, "neutral": 0, "positive": 2}
     pool = data["sources"]["semeval"]
     # The pool's copy of a user's tweet goes: as a duplicate of a training row, or as a held-out (custom) tweet.
@@ -224,7 +229,7 @@ def test_mapped_or_named_labels_train_on_what_they_mean(workdir: Path, labels: s
         ["the store opens at nine", "neutral"],
         ["best headphones I ever had", "positive"],
     ]
-    assert data["sources"]["csv"] == {"read": 3, "kept": 3, "dropped": NO_DROPS}
+    assert data["sources"]["csv"] == {"read": 3, "kept": 3, "dropped": NO_DROPS, "unreadable_by_reason": {}}
 
 
 def test_a_binary_file_whose_0_means_positive_is_read_as_mapped(tmp_path: Path):
@@ -255,7 +260,12 @@ def test_an_extra_class_is_refused_with_a_map_that_drops_it_and_the_map_works_as
     )
     label_map = dvc_set_param(workdir, re.search(r"-S '([^']*)'", message).group(1)).label_map
     data = prepare(workdir, FOUR_CLASSES, label_map=label_map)
-    assert data["sources"]["csv"] == {"read": 6, "kept": 4, "dropped": NO_DROPS | {"label_dropped": 2}}
+    assert data["sources"]["csv"] == {
+        "read": 6,
+        "kept": 4,
+        "dropped": NO_DROPS | {"label_dropped": 2},
+        "unreadable_by_reason": {},
+    }
     assert prepared(workdir, "train") == [
         ["best headphones I ever had", "positive"],
         ["the update deleted my photos", "negative"],
@@ -291,14 +301,24 @@ def test_an_error_after_a_quoted_line_break_names_the_physical_line(workdir: Pat
     )
     data = prepare(workdir, content, label_map={"mixed": None})
     assert prepared(workdir, "train")[0] == ["a tweet over two lines", "positive"]
-    assert data["sources"]["csv"] == {"read": 4, "kept": 3, "dropped": NO_DROPS | {"label_dropped": 1}}
+    assert data["sources"]["csv"] == {
+        "read": 4,
+        "kept": 3,
+        "dropped": NO_DROPS | {"label_dropped": 1},
+        "unreadable_by_reason": {},
+    }
 
 
 def test_an_unquoted_comma_costs_that_row_counted_and_named_with_its_line(workdir: Path, caplog):
     content = 'text,label\nfine,positive\n"quoted, so fine",neutral\nwell, not really,negative\nbad,negative\n'
     data = prepare(workdir, content)
     assert prepared(workdir, "train") == [["fine", "positive"], ["quoted, so fine", "neutral"], ["bad", "negative"]]
-    assert data["sources"]["csv"] == {"read": 4, "kept": 3, "dropped": NO_DROPS | {"unreadable": 1}}
+    assert data["sources"]["csv"] == {
+        "read": 4,
+        "kept": 3,
+        "dropped": NO_DROPS | {"unreadable": 1},
+        "unreadable_by_reason": {"bad_record": 1},
+    }
     assert "data/external/mine.csv:4: bad_record (line 4: 3 fields where the header has 2; quote a field" in caplog.text
 
 
@@ -323,14 +343,14 @@ def test_pipe_tab_and_semicolon_files_are_sniffed_and_a_wrong_delimiter_is_named
     content = "".join(f"{separator.join(row)}\n" for row in [("text", "label"), *THREE_ROWS])
     data = prepare(workdir, content)  # data.delimiter null: sniffed
     assert prepared(workdir, "train") == [list(row) for row in THREE_ROWS]
-    assert data["sources"]["csv"] == {"read": 3, "kept": 3, "dropped": NO_DROPS}
+    assert data["sources"]["csv"] == {"read": 3, "kept": 3, "dropped": NO_DROPS, "unreadable_by_reason": {}}
     delimiter = dvc_set_param(workdir, f"data.delimiter={written}").delimiter
     assert delimiter == name
     prepare(workdir, content, delimiter=delimiter)  # as given
     assert prepared(workdir, "train") == [list(row) for row in THREE_ROWS]
     assert refused(workdir, content, delimiter=",") == (
-        f"data/external/mine.csv: the header line has no ',' but splits on {name!r}; set the separator to "
-        f"{name!r} (or leave it unset to sniff it)"
+        f"data/external/mine.csv: the header line has no ',' but splits on '{name}'; set the separator to "
+        f"'{name}' (or leave it unset to sniff it)"
     )
 
 
@@ -338,7 +358,7 @@ def test_a_spreadsheet_export_with_a_byte_order_mark_and_crlf_line_ends(workdir:
     content = '\ufeffid,text,label\r\n1,love it,positive\r\n2,"hate\r\nit",negative\r\n3,meh,neutral\r\n\r\n'
     data = prepare(workdir, content, id_column="id")
     assert prepared(workdir, "train") == [["love it", "positive"], ["hate it", "negative"], ["meh", "neutral"]]
-    assert data["sources"]["csv"] == {"read": 3, "kept": 3, "dropped": NO_DROPS}
+    assert data["sources"]["csv"] == {"read": 3, "kept": 3, "dropped": NO_DROPS, "unreadable_by_reason": {}}
 
 
 def test_every_row_is_kept_or_dropped_for_one_named_reason(workdir: Path, caplog):
@@ -370,6 +390,7 @@ def test_every_row_is_kept_or_dropped_for_one_named_reason(workdir: Path, caplog
             "duplicate": 1,
             "in_evaluation_split": 1,
         },
+        "unreadable_by_reason": {},
     }
     assert_accounted(data)
     assert "6 of the 9 rows of data/external/mine.csv were dropped, most as conflicting_labels (2)" in caplog.text

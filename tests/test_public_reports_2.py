@@ -15,13 +15,13 @@ import pytest
 
 from tests.test_drift import SETTINGS, synthetic
 from tests.test_score import errors_of, run_cli
-from tweet_sentiment.data import read_labelled_csv
 from tweet_sentiment.drift import command as drift_command
 from tweet_sentiment.drift.command import read_window
 from tweet_sentiment.drift.reference import Reference, save_reference
 from tweet_sentiment.inputs.accounting import ReadCount
 from tweet_sentiment.inputs.query_log import read_log
 from tweet_sentiment.live.harvest import harvest
+from tweet_sentiment.own_data import read_labelled_csv
 from tweet_sentiment.score import command
 from tweet_sentiment.score.scoring import OUTPUT_COLUMNS
 

@@ -5,6 +5,7 @@ trace): the scores mean nothing, but they must be the `Predictor`'s, row for row
 """
 
 import argparse
+import bz2
 import json
 import logging
 import os
@@ -443,3 +444,17 @@ def test_the_beam_pipeline_on_the_direct_runner_writes_what_the_command_writes(t
         expected, written = read_output(tmp_path / "cli" / name), read_output(tmp_path / "beam" / name)
         pd.testing.assert_frame_equal(written, expected, check_exact=False, atol=1e-6, rtol=0)
     assert len(read_output(tmp_path / "beam/a.csv")) == len(frame) - 2
+
+
+def test_nan_is_kept_in_csv_tsv_is_tab_separated_and_bz2_input_is_found_in_a_folder(tmp_path: Path, model_dir: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text('{"text": "I love it", "score": NaN, "big": Infinity}\n')
+    (corpus / "b.tsv.bz2").write_bytes(bz2.compress(b"id\ttext\n1\tI hate it\n"))
+    out = tmp_path / "out"
+    assert run_cli(model_dir, str(corpus), "--out", str(out), "--format", "csv") == command.EXIT_OK
+    assert sorted(p.name for p in out.iterdir()) == ["_summary.json", "a.csv", "b.tsv"]  # .bz2 output is plain
+    scored = pd.read_csv(out / "a.csv")
+    assert np.isnan(scored["score"][0]) and scored["big"][0] == np.inf  # numbers, not empty cells
+    assert run_cli(model_dir, str(corpus / "b.tsv.bz2"), "--out", str(tmp_path / "tsv")) == command.EXIT_OK
+    assert (tmp_path / "tsv/b.tsv").read_bytes().startswith(b"id\ttext\tpred_id\t")

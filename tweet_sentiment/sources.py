@@ -26,12 +26,12 @@ from tweet_sentiment.data import (
     all_kept,
     clean_training_pool,
     hold_out,
-    read_labelled_csv,
     read_semeval_pool,
     read_tweeteval_split,
 )
 from tweet_sentiment.inputs.accounting import ReadCount
 from tweet_sentiment.labels import LABELS
+from tweet_sentiment.own_data import read_labelled_csv
 from tweet_sentiment.params import DataParams
 
 log = logging.getLogger(__name__)
@@ -202,9 +202,10 @@ def csv_splits(params: DataParams, external: Path) -> tuple[Splits, Counts]:
     """
     evaluation, counts = _evaluation_splits(external)
     rows, read = _read_users_csv(params, external)
-    for example in read.examples:
-        log.warning("%s: not read: %s", params.csv_path, example)
+    for example in read.examples:  # each names its file and line
+        log.warning("not read: %s", example)
     train, users = clean_training_pool(rows, _texts(evaluation), unreadable=read.read - read.kept)
+    users.unreadable_by_reason = read.by_reason()
     if params.eval_share is not None:
         train, evaluation[CUSTOM_SPLIT] = hold_out(train, params.eval_share)
     counts = {USER_SOURCE: users, **counts}

@@ -54,7 +54,7 @@ class Window:
 
     def lines(self) -> dict:
         """drift.json's account of the log: lines read, unreadable by reason, invalid records, a few examples."""
-        lost = {reason: n for reason, n in sorted(self.read.lost.items()) if n}
+        lost = self.read.by_reason()
         return {
             "read": self.read.read,
             "unreadable": lost,

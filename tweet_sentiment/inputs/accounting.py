@@ -23,17 +23,12 @@ class Rejection:
 
 @dataclass
 class ReadCount:
-    """Records read from one or more files: `read` = `kept` + the sum of `lost`; the first `LISTED` losses by place.
-
-    `non_finite` counts numbers JSON does not allow (`NaN`, `Infinity`) that were
-    read and kept: they are values, not losses, but JSON output writes them as `null`.
-    """
+    """Records read from one or more files: `read` = `kept` + the sum of `lost`; the first `LISTED` losses by place."""
 
     read: int = 0
     kept: int = 0
     lost: Counter = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
-    non_finite: int = 0
 
     def keep(self) -> None:
         self.read += 1
@@ -46,25 +41,11 @@ class ReadCount:
         if len(self.examples) < LISTED:
             self.examples.append(f"{where}: {rejection.reason} ({rejection.detail})")
 
-    def add(self, other: "ReadCount") -> None:
-        self.read += other.read
-        self.kept += other.kept
-        self.lost.update(other.lost)
-        self.non_finite += other.non_finite
-        self.examples.extend(other.examples[: max(0, LISTED - len(self.examples))])
-
-    def as_dict(self) -> dict:
-        """For a machine-readable summary: every reason present, zeros too, and the listed examples."""
-        reasons = set(LOSS_REASONS)
-        return {
-            "read": self.read,
-            "kept": self.kept,
-            "lost": {reason: self.lost[reason] for reason in (*LOSS_REASONS, *sorted(set(self.lost) - reasons))},
-            "non_finite": self.non_finite,
-            "examples": list(self.examples),
-        }
+    def by_reason(self) -> dict[str, int]:
+        """The losses by reason, those that occurred, sorted: for a machine-readable summary."""
+        return {reason: n for reason, n in sorted(self.lost.items()) if n}
 
     def summary(self) -> str:
         """One log line's worth: `60 read, 57 kept; lost: bad_record 2, too_deep 1`."""
-        lost = ", ".join(f"{reason} {n}" for reason, n in sorted(self.lost.items()) if n) or "none"
+        lost = ", ".join(f"{reason} {n}" for reason, n in self.by_reason().items()) or "none"
         return f"{self.read} read, {self.kept} kept; lost: {lost}"

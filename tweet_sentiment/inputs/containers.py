@@ -16,6 +16,8 @@ a zstd stream, a compressed Parquet file) is an `InputError` naming it, with the
 import bz2
 import io
 import lzma
+import shutil
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -91,7 +93,7 @@ class _Decompressing(io.RawIOBase):
     def __init__(self, source: IO[bytes], compression: str, limit: int) -> None:
         self.source, self.compression, self.limit = source, compression, limit
         self.decompressor = self._new()
-        self.pending = b""
+        self.pending, self.offset = b"", 0  # decompressed bytes not yet read, from `offset`
         self.produced = 0
         self.damage: str | None = None
         self.finished = False
@@ -104,24 +106,37 @@ class _Decompressing(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def _compressed(self) -> bytes | None:
+        """The compressed bytes to give the decompressor next; None at the clean end of the last stream.
+
+        Each call asks for at most `_CHUNK` bytes of output, so memory stays bounded
+        however far a chunk expands (bz2 packs 256 MiB into 208 bytes): zlib keeps
+        what it did not consume in `unconsumed_tail`, bz2 and lzma keep it inside.
+        """
+        decompressor = self.decompressor
+        if decompressor.eof:  # a stream ended: another may follow (concatenated members)
+            data = decompressor.unused_data or self.source.read(_CHUNK)
+            if not data.strip(b"\x00"):  # trailing zero padding ends a file, as gzip -d allows
+                return None
+            self.decompressor = self._new()
+            return data
+        if self.compression == "gzip" and decompressor.unconsumed_tail:
+            return decompressor.unconsumed_tail
+        if self.compression != "gzip" and not decompressor.needs_input:
+            return b""
+        data = self.source.read(_CHUNK)
+        if not data:
+            self.damage = f"the {self.compression} stream ends early after {self.produced:,} bytes (truncated)"
+        return data or None
+
     def _fill(self) -> None:
-        while not self.pending and not self.finished:
-            data = self.decompressor.unused_data if self.decompressor.eof else b""
-            if self.decompressor.eof:
-                if not data.strip(b"\x00"):
-                    data = self.source.read(_CHUNK)
-                    if not data.strip(b"\x00"):  # trailing zero padding ends a stream, as gzip -d allows
-                        self.finished = True
-                        return
-                self.decompressor = self._new()
-            else:
-                data = self.source.read(_CHUNK)
-                if not data:
-                    self.damage = f"the {self.compression} stream ends early after {self.produced:,} bytes (truncated)"
-                    self.finished = True
-                    return
+        while self.offset == len(self.pending) and not self.finished:
+            data = self._compressed()
+            if data is None:
+                self.finished = True
+                return
             try:
-                self.pending = self.decompressor.decompress(data)
+                self.pending, self.offset = self.decompressor.decompress(data, _CHUNK), 0
             except (zlib.error, OSError, EOFError, lzma.LZMAError) as error:
                 self.damage = f"the {self.compression} stream is corrupt after {self.produced:,} bytes ({error})"
                 self.finished = True
@@ -134,9 +149,9 @@ class _Decompressing(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         self._fill()
-        size = min(len(buffer), len(self.pending))
-        buffer[:size] = self.pending[:size]
-        self.pending = self.pending[size:]
+        size = min(len(buffer), len(self.pending) - self.offset)
+        buffer[:size] = memoryview(self.pending)[self.offset : self.offset + size]
+        self.offset += size
         return size
 
 
@@ -166,7 +181,14 @@ def _zip_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
         raise InputError(f"the file is {what} (a zip container), not CSV text; {_TO_CSV}")
     if "mimetype" in names and "content.xml" in names:
         raise InputError(f"the file is an OpenDocument file (.ods/.odt, a zip container), not CSV text; {_TO_CSV}")
-    files = [info for info in archive.infolist() if not info.is_dir()]
+    # macOS's "Compress" adds AppleDouble metadata (`__MACOSX/._name`) beside each file: not data.
+    files = [
+        info
+        for info in archive.infolist()
+        if not info.is_dir()
+        and not info.filename.startswith("__MACOSX/")
+        and not info.filename.rsplit("/", 1)[-1].startswith("._")
+    ]
     if len(files) != 1:
         listed = ", ".join(info.filename for info in files[:5]) + (", ..." if len(files) > 5 else "")
         raise InputError(
@@ -189,7 +211,7 @@ def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int)
             pass
 
 
-def _head(stream: IO[bytes], size: int = 8) -> tuple[bytes, IO[bytes]]:
+def _head(stream: IO[bytes], size: int) -> tuple[bytes, IO[bytes]]:
     """The first `size` bytes of a non-seekable stream, and a stream that still starts with them."""
     buffered = io.BufferedReader(stream, buffer_size=_CHUNK) if not isinstance(stream, io.BufferedReader) else stream
     return buffered.peek(size)[:size], buffered
@@ -203,9 +225,13 @@ def open_content(url: str, limit: int = MAX_DECOMPRESSED_BYTES) -> Iterator[Open
     a compressed file inside another or a compressed Parquet file, and while
     reading, past `limit` decompressed bytes.
     """
-    with fsspec.open(url, "rb") as raw:
-        head = raw.read(16)
-        raw.seek(0)
+    with fsspec.open(url, "rb") as opened_raw:
+        raw: IO[bytes] = opened_raw
+        if not raw.seekable():  # a streamed HTTP body: the head is peeked, not read and sought back
+            head, raw = _head(raw, 16)
+        else:
+            head = raw.read(16)
+            raw.seek(0)
         try:
             kind = kind_of(head)
         except InputError as error:
@@ -214,10 +240,17 @@ def open_content(url: str, limit: int = MAX_DECOMPRESSED_BYTES) -> Iterator[Open
             yield Opened(raw, kind, None, head, lambda: None)
             return
         if kind == "zip":
+            if not raw.seekable():  # a zip's directory is at its end: keep a seekable copy
+                spooled = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the file, below)
+                shutil.copyfileobj(raw, spooled)
+                spooled.seek(0)
+                raw = spooled
             try:
                 archive = zipfile.ZipFile(raw)
                 member = _zip_member(archive)
                 _check_member(archive, member, limit)
+            except RuntimeError as error:  # zipfile: "File ... is encrypted, password required"
+                raise InputError(f"{url}: a password-protected zip ({error}); unzip it, then read the file") from None
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
                 raise InputError(f"{url}: a damaged zip file ({error}); unzip it to check it") from None
             except InputError as error:

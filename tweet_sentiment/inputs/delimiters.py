@@ -31,7 +31,8 @@ def parse(value: str | None) -> str | None:
         return None
     separator = {"\\t": "\t", "tab": "\t"}.get(value, value)
     if separator not in CANDIDATES:
-        raise InputError(f"separator {value!r} is not one of {', '.join(NAMES.values())}; pick one, or leave it unset")
+        known = " ".join(f"'{name}'" for name in NAMES.values())
+        raise InputError(f"separator '{value}' is not one of {known}; pick one, or leave it unset")
     return separator
 
 
@@ -59,8 +60,8 @@ def choose(sample: str, given: str | None, where: str) -> str:
             return given
         other = max(splitting, key=lambda s: widths[s][0])
         raise InputError(
-            f"{where}: the header line has no {NAMES[given]!r} but splits on {NAMES[other]!r}; "
-            f"set the separator to {NAMES[other]!r} (or leave it unset to sniff it)"
+            f"{where}: the header line has no '{NAMES[given]}' but splits on '{NAMES[other]}'; "
+            f"set the separator to '{NAMES[other]}' (or leave it unset to sniff it)"
         )
     if not splitting:
         return ","

@@ -6,7 +6,8 @@ a run or change a record. Here a line costs that line, with a reason:
 `bad_record` (not JSON, or not an object), `undecodable`, `too_deep`
 (nested deeper than `MAX_DEPTH`), `duplicate_key` (a key twice in one object).
 `NaN`, `Infinity` and `-Infinity` (JavaScript's, which RFC 8259 forbids) are
-read as `NonFinite` floats, so a writer can tell them from a missing value and count them.
+read as `NonFinite` floats, which CSV and Parquet output keep as numbers (where pandas would take a
+plain NaN for a missing value) and JSON output writes as `null`, counted.
 """
 
 import json
@@ -15,8 +16,10 @@ import re
 from tweet_sentiment.inputs.accounting import Rejection
 from tweet_sentiment.inputs.encodings import UNDECODABLE
 
+_HALF = re.compile("[\ud800-\udfff]")  # a lone surrogate, from bytes or from an escape
+
 MAX_DEPTH = 100  # far beyond any record a person or the service writes; the parser's own limit is about 1,000
-_OPENERS = re.compile(r"[\[{]")
+_SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")  # `\ud83d`: maybe a half of a pair, maybe alone
 
 
 class NonFinite(float):
@@ -61,7 +64,7 @@ def parse_record(line: str) -> dict | Rejection:
     """The JSON object on `line` (text, its end stripped or not), or why it cannot be read as one."""
     if bad := UNDECODABLE.search(line):
         return Rejection("undecodable", f"bytes that are not valid in the file's encoding (at character {bad.start()})")
-    if len(_OPENERS.findall(line)) > MAX_DEPTH and _depth(line) > MAX_DEPTH:
+    if line.count("[") + line.count("{") > MAX_DEPTH and _depth(line) > MAX_DEPTH:
         return Rejection("too_deep", f"a value nested deeper than {MAX_DEPTH} levels")
     try:
         record = json.loads(line, object_pairs_hook=_object, parse_constant=NonFinite)
@@ -73,15 +76,17 @@ def parse_record(line: str) -> dict | Rejection:
         return Rejection("bad_record", f"not a JSON object ({error})")
     if not isinstance(record, dict):
         return Rejection("bad_record", f"a JSON {type(record).__name__}, not an object")
+    if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(record):
+        return Rejection("undecodable", "a \\uD800-\\uDFFF escape that is half of a character (a cut emoji?)")
     return record
 
 
-def count_non_finite(value: object) -> int:
-    """How many `NonFinite` numbers `value` holds, nested ones too."""
-    if isinstance(value, NonFinite):
-        return 1
+def _has_lone_surrogate(value: object) -> bool:
+    """Whether a string in `value` (keys too) holds half of a UTF-16 pair: not text, and not writable as UTF-8."""
+    if isinstance(value, str):
+        return _HALF.search(value) is not None
     if isinstance(value, dict):
-        return sum(count_non_finite(v) for v in value.values())
+        return any(_has_lone_surrogate(key) or _has_lone_surrogate(v) for key, v in value.items())
     if isinstance(value, list):
-        return sum(count_non_finite(v) for v in value)
-    return 0
+        return any(_has_lone_surrogate(v) for v in value)
+    return False

@@ -47,11 +47,11 @@ def _visible(path: str, root: str) -> bool:
 def expand(patterns: list[str], wanted: Callable[[str], bool], what: str) -> list[str]:
     """Every file the arguments name, sorted within each argument, each once, as URLs.
 
-    A file is taken as named; a folder gives its visible files that `wanted`
-    accepts; a missing path with a glob character
-    gives the visible files it matches. Raises `InputError` when an argument
-    matches nothing (`what` names what was looked for), or arguments are on
-    different filesystems.
+    A file is taken as named, whatever its name; a folder gives its visible files
+    that `wanted` accepts, and so does a missing path with a glob character among
+    the files it matches (`corpus/*` skips a README). Raises `InputError` when an
+    argument matches nothing (`what` names what was looked for), is not a valid
+    glob, or arguments are on different filesystems.
     """
     found: dict[str, None] = {}  # ordered, each once
     protocols = set()
@@ -72,7 +72,7 @@ def expand(patterns: list[str], wanted: Callable[[str], bool], what: str) -> lis
                 ) from None
             files = [name for name, info in listed.items() if info["type"] == "file"]
             root = _glob_root(path)
-            matches = sorted(name for name in files if _visible(name, root))
+            matches = sorted(name for name in files if _visible(name, root) and wanted(name))
         else:
             raise InputError(f"{pattern}: no such file or folder")
         if not matches:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from tweet_sentiment.inputs import delimiters
 from tweet_sentiment.inputs.accounting import Rejection
-from tweet_sentiment.inputs.containers import open_content
+from tweet_sentiment.inputs.containers import PARQUET_MAGIC
 from tweet_sentiment.inputs.encodings import UNDECODABLE
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.jsonlines import parse_record
@@ -34,8 +34,18 @@ from tweet_sentiment.inputs.text import MAX_LINE_CHARS, TextInput, open_text, ov
 
 csv.field_size_limit(MAX_LINE_CHARS)  # a field may be as long as a line may; longer lines are lost before csv sees them
 
-TEXT_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+# What a table file's name says it is (`.json`: JSON lines, not one document); the bytes still decide Parquet.
+NAMED_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
+SAMPLE_CHARS = 64 * 1024  # the sniffing sample's cap, beside its line count
 KEY_CHECK_RECORDS = 1000  # readable JSON records without the text key before a file is refused as the wrong one
 
 
@@ -66,13 +76,16 @@ class Chunk:
     values: list[object]
 
 
-def text_format(url: str) -> str | None:
-    """`csv` or `jsonl` from a text file's name, compression suffixes ignored; None if the name does not say."""
-    name = url.rstrip("/").rsplit("/", 1)[-1].lower()
-    for suffix in COMPRESSED_SUFFIXES:
-        name = name.removesuffix(suffix)
-    suffix = name[name.rfind(".") :] if "." in name else ""
-    return TEXT_SUFFIXES.get(suffix)
+def compression_suffix(name: str) -> str:
+    """The compression suffix a file name ends with (`.gz`, `.bz2`, `.xz`, `.zip`, any case), or ""."""
+    return next((name[-len(s) :] for s in COMPRESSED_SUFFIXES if name.lower().endswith(s)), "")
+
+
+def named_format(url: str) -> str | None:
+    """`csv`, `jsonl` or `parquet` from a file's name, a compression suffix ignored; None if the name does not say."""
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    name = name[: len(name) - len(compression_suffix(name))].lower()
+    return NAMED_FORMATS.get(name[name.rfind(".") :] if "." in name else "")
 
 
 def refuse_repeated(where: str, names: list[str]) -> None:
@@ -104,17 +117,20 @@ def _records(source: TextInput, lines: Iterator[str], separator: str) -> Iterato
         except StopIteration:
             break
         except csv.Error as error:
-            if reader.line_num > start and source.tail_loss() is not None:
+            if "field larger than field limit" in str(error):  # a quoted field over the line cap
+                yield start, oversized_rejection()
+            elif reader.line_num > start and source.tail_loss() is not None:
                 break  # a quoted line break cut by the damage: the tail loss below covers it
-            if reader.line_num > start:
+            elif reader.line_num > start:
                 raise InputError(
                     f"{source.url}:{start}: a quote opened on this line is not closed where a field ends ({error}), "
                     f"so lines {start}-{reader.line_num} would be read as one row; close it, or double the quotes "
                     'inside a quoted field ("say ""hi"""), and read the file again'
                 ) from None
-            yield start, Rejection("bad_record", f"line {start}: not valid CSV ({error})")
+            else:
+                yield start, Rejection("bad_record", f"line {start}: not valid CSV ({error})")
         else:
-            if start in source.oversized:
+            if any(start <= number <= reader.line_num for number in source.oversized):  # any line of the record
                 yield start, oversized_rejection()
             elif fields:  # a blank line is no record
                 yield start, fields
@@ -123,22 +139,36 @@ def _records(source: TextInput, lines: Iterator[str], separator: str) -> Iterato
         yield start, loss
 
 
+def _sample(lines: Iterator[str]) -> list[str]:
+    """The first lines, for sniffing the separator: at most `SAMPLE_LINES` lines or `SAMPLE_CHARS` characters."""
+    sample, size = [], 0
+    for line in itertools.islice(lines, delimiters.SAMPLE_LINES):
+        sample.append(line)
+        size += len(line)
+        if size >= SAMPLE_CHARS:
+            break
+    return sample
+
+
 def read_csv_table(source: TextInput, separator: str | None) -> CsvTable:
     """The header and records of the CSV text `source`; `separator` None: sniffed.
 
-    A record wider than the header is a `bad_record`; a shorter one is padded with
-    empty cells. Raises `InputError` for no header, a repeated column name, or a
-    given separator the header does not use.
+    A record wider than the header is a `bad_record`, one holding bytes the
+    encoding cannot decode `undecodable`; a shorter one is padded with empty
+    cells; an empty column name is named `Unnamed: N` (N from 0), as pandas does.
+    Raises `InputError` for no header, a repeated column name, or a given
+    separator the header does not use.
     """
     lines = source.lines()
-    sample = list(itertools.islice(lines, delimiters.SAMPLE_LINES))
+    sample = _sample(lines)
     separator = delimiters.choose("".join(sample), separator, source.url)
     records = _records(source, itertools.chain(sample, lines), separator)
     first = next(records, None)
     if first is None or not isinstance(first[1], list):
         why = "it is empty" if first is None else first[1].detail
         raise InputError(f"{source.url}: no header row naming the columns ({why}); add one, e.g. id,text")
-    header = first[1]
+    # An empty name (Excel's trailing empty columns) is named as pandas names it, so none is lost or repeated.
+    header = [name or f"Unnamed: {index}" for index, name in enumerate(first[1])]
     if any(UNDECODABLE.search(name) for name in header):
         raise InputError(
             f"{source.url}: the header line holds bytes its encoding ({source.encoding}) cannot decode, so the "
@@ -157,6 +187,9 @@ def read_csv_table(source: TextInput, separator: str | None) -> CsvTable:
                         f"quote a field that holds {delimiters.NAMES[separator]!r}",
                     ),
                 )
+            elif isinstance(fields, list) and any(UNDECODABLE.search(field) for field in fields):
+                detail = f"line {line}: bytes its encoding ({source.encoding}) cannot decode"
+                yield line, Rejection("undecodable", detail)
             elif isinstance(fields, list):
                 yield line, fields + [""] * (len(header) - len(fields))
             else:
@@ -313,7 +346,9 @@ def _text_chunks(
     url: str, text_column: str, keep: list[str] | None, chunk_size: int, separator: str | None
 ) -> Iterator[Chunk]:
     with open_text(url) as source:
-        fmt = text_format(url) or ("jsonl" if source.start == "{" else "csv")  # unnamed: JSON lines open an object
+        fmt = named_format(url)
+        if fmt not in ("csv", "jsonl"):  # unnamed, or named Parquet but text: JSON lines open an object
+            fmt = "jsonl" if source.start == "{" else "csv"
         if fmt == "jsonl":
             yield from _jsonl_chunks(source, text_column, keep, chunk_size)
         else:
@@ -329,9 +364,9 @@ def read_chunks(
     is CSV's (None: sniffed). Raises `InputError` when the text column or a kept
     column is missing, a column name repeats, or the file is not a table it can read.
     """
-    with open_content(url) as opened:
-        kind = opened.kind
-    if kind == "parquet":
+    with fsspec.open(url, "rb") as raw:  # the first bytes say Parquet; containers are the text path's to open
+        parquet = raw.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC
+    if parquet:
         chunks = _parquet_chunks(url, text_column, keep, chunk_size)
     else:
         chunks = _text_chunks(url, text_column, keep, chunk_size, separator)

@@ -206,7 +206,7 @@ def harvest(
     """
     joined, accounting = join(records, secret)
     accounting.lines, accounting.unreadable = read.read, read.read - read.kept
-    accounting.unreadable_by_reason = {reason: n for reason, n in sorted(read.lost.items()) if n}
+    accounting.unreadable_by_reason = read.by_reason()
     frame = pd.DataFrame(joined, columns=ROW_COLUMNS)
     accuracy = {
         version: live_accuracy(group.to_dict("records")) for version, group in frame.groupby("registry_version")

@@ -113,16 +113,19 @@ def predictor_of(model_dir: Path, args: argparse.Namespace) -> Predictor:
     return Predictor(model_dir, batch_size=args.batch_size, parallel_batches=args.parallel, threads=args.threads)
 
 
-def write_summary(out: str, counts: dict[str, ShardCount], status: int) -> None:
-    """`OUT/_summary.json`: each shard this run scored (by input), what became of its rows, and the exit status."""
+def write_summary(out: str, plan: Plan, counts: dict[str, ShardCount], status: int) -> None:
+    """`OUT/_summary.json`: each shard this run scored (by input), what became of its rows, those an earlier
+    run finished, and the exit status. ASCII JSON, so a file name of undecodable bytes still writes."""
     total = ShardCount()
     for count in counts.values():
         total.add(count)
-    summary = {"exit_status": status, "total": total.as_dict(), "shards": {k: c.as_dict() for k, c in counts.items()}}
+    earlier = {"shards": plan.finished, "failed": plan.finished_failed}  # the exit status counts them too
+    shards = {name: count.as_dict() for name, count in counts.items()}
+    summary = {"exit_status": status, "total": total.as_dict(), "finished_earlier": earlier, "shards": shards}
     fs, path = url_to_fs(f"{out.rstrip('/')}/{SUMMARY}")
     fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
     with fs.open(path, "w", encoding="utf-8") as file:
-        file.write(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        file.write(json.dumps(summary, indent=2, allow_nan=False) + "\n")
 
 
 def summary(plan: Plan, scored: int, failed: int, seconds: float, out: str) -> tuple[str, int]:
@@ -160,7 +163,7 @@ def score(args: argparse.Namespace) -> int:
     if non_finite:
         log.info("%d NaN or Infinity values written as null (JSON has no such numbers)", non_finite)
     log.info("%s", line)
-    write_summary(args.out, counts, status)
+    write_summary(args.out, plan, counts, status)
     return status
 
 

@@ -7,7 +7,7 @@ writes what scoring made of it, chunk after chunk, memory bounded by one chunk.
   of that JSON line again and empty in CSV and null in Parquet; every other value is written.
 - JSON output is RFC 8259: `NaN` and `±Infinity` (JavaScript's numbers, which
   JSON forbids) are written as `null` and counted (`JsonlWriter.non_finite`);
-  CSV and Parquet keep them as numbers.
+  CSV keeps them as `nan`/`inf`/`-inf` (numbers to pandas) and Parquet as doubles.
 - CSV output round-trips through pandas and the `csv` module; undecodable input
   bytes (lone surrogates) go back out as those bytes; lines end in CRLF (RFC 4180), so a value
   holding a line break of any kind is quoted. `.gz` names are written compressed.
@@ -22,37 +22,29 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from typing import IO, Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from tweet_sentiment.inputs.encodings import ERRORS
 from tweet_sentiment.inputs.errors import InputError
-from tweet_sentiment.inputs.tables import MISSING, pyarrow_parquet
+from tweet_sentiment.inputs.jsonlines import NonFinite
+from tweet_sentiment.inputs.tables import MISSING, NAMED_FORMATS, compression_suffix, named_format, pyarrow_parquet
 
 FORMATS = ("csv", "jsonl", "parquet")
-SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",  # JSON lines, not one JSON document
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
 EXTENSIONS = {"csv": ".csv", "jsonl": ".jsonl", "parquet": ".parquet"}
 
 
 def format_of(url: str) -> str:
-    """`csv`, `jsonl` or `parquet` from a file name (a `.gz` suffix ignored); `InputError` otherwise.
+    """`csv`, `jsonl` or `parquet` from a file name (a compression suffix ignored); `InputError` otherwise.
 
-    Names only choose the output's format and which files of a folder are read;
-    what an input is comes from its bytes.
+    Names only choose the output's format and which files of a folder or glob are
+    read; what an input is comes from its bytes (`inputs.tables.named_format`).
     """
-    name = url.rstrip("/").rsplit("/", 1)[-1].lower().removesuffix(".gz")
-    suffix = name[name.rfind(".") :] if "." in name else ""
-    if suffix not in SUFFIXES:
-        known = ", ".join(sorted(SUFFIXES))
-        raise InputError(f"{url}: cannot tell the output format from the name ({known}, optionally .gz); pass --format")
-    return SUFFIXES[suffix]
+    fmt = named_format(url)
+    if fmt is None:
+        known = ", ".join(sorted(NAMED_FORMATS))
+        raise InputError(f"{url}: cannot tell the output format from the name ({known}); pass --format")
+    return fmt
 
 
 def compression_of(url: str) -> str | None:
@@ -67,9 +59,16 @@ class Writer(Protocol):
     def close(self) -> None: ...
 
 
-def open_writer(file: IO[bytes], fmt: str) -> Writer:
-    """A writer of `fmt` (`csv`, `jsonl` or `parquet`) on `file`, which the caller closes after `close()`."""
-    return {"csv": CsvWriter, "jsonl": JsonlWriter, "parquet": ParquetWriter}[fmt](file)
+def open_writer(file: IO[bytes], url: str) -> Writer:
+    """A writer of `url`'s format (`format_of`) on `file`, which the caller closes after `close()`.
+
+    A `.tsv` name gets tab-separated CSV.
+    """
+    fmt = format_of(url)
+    if fmt == "csv":
+        name = url.lower()
+        return CsvWriter(file, "\t" if name[: len(name) - len(compression_suffix(name))].endswith(".tsv") else ",")
+    return {"jsonl": JsonlWriter, "parquet": ParquetWriter}[fmt](file)
 
 
 def _text(file: IO[bytes]) -> io.TextIOWrapper:
@@ -117,13 +116,13 @@ def _all_columns(chunks: Iterable[Iterable]) -> list:
 class CsvWriter:
     """CSV with a header row naming every column of any chunk (a JSON key first seen late included)."""
 
-    def __init__(self, file: IO[bytes]) -> None:
-        self.file = file
+    def __init__(self, file: IO[bytes], separator: str = ",") -> None:
+        self.file, self.separator = file, separator
         self.spool = _Spool()
         self.names: list[list] = []  # each chunk's columns
 
     def write(self, frame: pd.DataFrame) -> None:
-        self.spool.add(_missing_as_null(frame))
+        self.spool.add(_non_finite_as_text(_missing_as_null(frame)))
         self.names.append(list(frame.columns))
 
     def close(self) -> None:
@@ -131,9 +130,10 @@ class CsvWriter:
         columns = _all_columns(self.names)
         # RFC 4180's CRLF: the csv module quotes a field holding its line terminator's characters, so a lone
         # `\r` in a value is quoted too (with `\n` alone it was not, and readers split the row there).
-        pd.DataFrame(columns=columns).to_csv(text, index=False, lineterminator="\r\n")
+        options = {"index": False, "sep": self.separator, "lineterminator": "\r\n"}
+        pd.DataFrame(columns=columns).to_csv(text, **options)
         for frame in self.spool:
-            frame.reindex(columns=columns).to_csv(text, index=False, header=False, lineterminator="\r\n")
+            frame.reindex(columns=columns).to_csv(text, header=False, **options)
         text.flush()
         text.detach()
         self.spool.close()
@@ -152,6 +152,29 @@ def _missing_as_null(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with a JSON record's missing keys as null cells (CSV and Parquet have no "absent")."""
     missing = frame.apply(lambda column: column.map(lambda value: value is MISSING)) if len(frame) else None
     return frame if missing is None or not missing.to_numpy().any() else frame.mask(missing, None)
+
+
+_OBJECT = np.dtype(object)  # compared by identity: an Arrow dtype (string_view) cannot say its NumPy type
+
+
+def _holds_non_finite(value: Any) -> bool:
+    """Whether a JSON value read from input is, or holds, a `NaN` or `±Infinity`."""
+    if isinstance(value, NonFinite):
+        return True
+    if isinstance(value, list):
+        return any(map(_holds_non_finite, value))
+    return isinstance(value, dict) and any(map(_holds_non_finite, value.values()))
+
+
+def _non_finite_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """JSON's `NaN`/`±Infinity` cells as `nan`/`inf`/`-inf`, which pandas reads back as those numbers
+    (left as floats, `to_csv` would write a NaN as an empty cell: a missing value)."""
+    objects = [name for name, dtype in frame.dtypes.items() if dtype is _OBJECT]
+    if not objects or not len(frame):
+        return frame
+    frame = frame.copy()
+    frame[objects] = frame[objects].map(lambda value: repr(float(value)) if isinstance(value, NonFinite) else value)
+    return frame
 
 
 class JsonlWriter:
@@ -209,8 +232,13 @@ class ParquetWriter:
     def write(self, frame: pd.DataFrame) -> None:
         import pyarrow as pa
 
+        frame = _missing_as_null(frame)
         try:
-            table = pa.Table.from_pandas(_missing_as_null(frame), preserve_index=False)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            for index, name in enumerate(frame.columns):  # Arrow reads a NaN from pandas as null: keep JSON's NaN
+                values = frame[name].tolist() if frame[name].dtype is _OBJECT else []
+                if any(map(_holds_non_finite, values)):
+                    table = table.set_column(index, table.field(index), pa.array(values, from_pandas=False))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError) as error:
             raise InputError(f"cannot write these rows as Parquet ({error}); write CSV or JSON lines instead") from None
         self.spool.add(table)

@@ -32,7 +32,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from tweet_sentiment.inputs import locate
 from tweet_sentiment.inputs.errors import InputError
-from tweet_sentiment.inputs.tables import first_value
+from tweet_sentiment.inputs.tables import compression_suffix, first_value
 from tweet_sentiment.score.formats import EXTENSIONS, compression_of, format_of, open_writer
 from tweet_sentiment.score.scoring import ChunkResult
 
@@ -47,10 +47,6 @@ class Shard:
     input: str
     output: str
     errors: str
-
-    @property
-    def output_format(self) -> str:
-        return format_of(self.output)
 
 
 def expand_inputs(patterns: list[str]) -> list[str]:
@@ -72,16 +68,18 @@ def _known(path: str) -> bool:
 def _output_name(relative: str, output_format: str | None) -> str:
     """The output's path: the input's, with `output_format`'s extension when it changes the format.
 
-    Raises `InputError` for a name that does not say a format when `--format` is not given.
+    Only `.gz` output is written compressed: a `.bz2`, `.xz` or `.zip` input's output
+    loses that suffix. Raises `InputError` for a name that does not say a format
+    when `--format` is not given.
     """
-    if output_format is None:
-        format_of(relative)
-        return relative
-    if _known(relative) and format_of(relative) == output_format:
-        return relative
-    stem = relative.removesuffix(".gz").removesuffix(".GZ")
-    stem = stem[: stem.rfind(".")] if _known(relative) else stem
-    return stem + EXTENSIONS[output_format]
+    fmt = output_format or format_of(relative)
+    suffix = compression_suffix(relative)
+    stem = relative[: len(relative) - len(suffix)]
+    if _known(relative):
+        if format_of(relative) == fmt:
+            return stem + (suffix if suffix.lower() == ".gz" else "")
+        stem = stem[: stem.rfind(".")]
+    return stem + EXTENSIONS[fmt]
 
 
 def plan_shards(inputs: list[str], out: str, output_format: str | None) -> list[Shard]:
@@ -210,7 +208,7 @@ def write_shard(shard: Shard, results: Iterable[ChunkResult], progress: Callable
         errors = csv.writer(bad_rows)
         errors.writerow(ERROR_COLUMNS)
         with _atomic(shard.output) as file:
-            writer = open_writer(file, shard.output_format)
+            writer = open_writer(file, shard.output)
             for result in results:
                 writer.write(result.frame)
                 errors.writerows((shard.input, row, r.reason, r.detail) for row, r in result.errors)
