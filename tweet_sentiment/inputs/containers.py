@@ -251,7 +251,7 @@ def open_content(url: str, limit: int = MAX_DECOMPRESSED_BYTES) -> Iterator[Open
                 _check_member(archive, member, limit)
             except RuntimeError as error:  # zipfile: "File ... is encrypted, password required"
                 raise InputError(f"{url}: a password-protected zip ({error}); unzip it, then read the file") from None
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as error:
                 raise InputError(f"{url}: a damaged zip file ({error}); unzip it to check it") from None
             except InputError as error:
                 raise InputError(f"{url}: {error}") from None

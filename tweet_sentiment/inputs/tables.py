@@ -119,8 +119,8 @@ def _records(source: TextInput, lines: Iterator[str], separator: str) -> Iterato
         except csv.Error as error:
             if "field larger than field limit" in str(error):  # a quoted field over the line cap
                 yield start, oversized_rejection()
-            elif reader.line_num > start and source.tail_loss() is not None:
-                break  # a quoted line break cut by the damage: the tail loss below covers it
+            elif source.tail_loss() is not None:
+                break  # the input ended inside a quoted field, cut by the damage: the tail loss below covers it
             elif reader.line_num > start:
                 raise InputError(
                     f"{source.url}:{start}: a quote opened on this line is not closed where a field ends ({error}), "
@@ -257,7 +257,7 @@ def _frame(records: list[dict], keep: list[str] | None) -> pd.DataFrame:
 
 
 def _no_text_key(url: str, text_column: str, where: str) -> InputError:
-    return InputError(f"{url}: no record {where} has the key {text_column!r}; pass --text-column")
+    return InputError(f"{url}: no record{where} has the key {text_column!r}; pass --text-column")
 
 
 def _jsonl_chunks(source: TextInput, text_column: str, keep: list[str] | None, chunk_size: int) -> Iterator[Chunk]:
@@ -272,7 +272,7 @@ def _jsonl_chunks(source: TextInput, text_column: str, keep: list[str] | None, c
         readable += not isinstance(record, Rejection)
         has_text = has_text or text_column in row
         if not has_text and readable >= KEY_CHECK_RECORDS:
-            raise _no_text_key(source.url, text_column, f"among the first {KEY_CHECK_RECORDS:,}")
+            raise _no_text_key(source.url, text_column, f" among the first {KEY_CHECK_RECORDS:,}")
         records.append(row)
         values.append(record if isinstance(record, Rejection) else row.get(text_column))
         if len(records) == chunk_size:
@@ -311,9 +311,9 @@ def _parquet_chunks(url: str, text_column: str, keep: list[str] | None, chunk_si
     with fsspec.open(url, "rb") as file:
         try:
             parquet_file = parquet.ParquetFile(file)
-        except (pa.ArrowInvalid, OSError) as error:
+            schema = parquet_file.schema_arrow
+        except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:  # its footer: schema, names, row groups
             raise InputError(f"{url}: a damaged Parquet file ({error})") from None
-        schema = parquet_file.schema_arrow
         refuse_repeated(url, schema.names)
         kept = _check_columns(url, schema.names, text_column, keep)
         text_type = schema.field(text_column).type

@@ -169,11 +169,17 @@ def _holds_non_finite(value: Any) -> bool:
 def _non_finite_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """JSON's `NaN`/`±Infinity` cells as `nan`/`inf`/`-inf`, which pandas reads back as those numbers
     (left as floats, `to_csv` would write a NaN as an empty cell: a missing value)."""
-    objects = [name for name, dtype in frame.dtypes.items() if dtype is _OBJECT]
-    if not objects or not len(frame):
+    changed = {}
+    for name, values in frame.items():
+        if values.dtype is _OBJECT and any(isinstance(value, NonFinite) for value in values):
+            # A plain list keeps the other cells as they are (a Series.map would infer float for [None, 1]).
+            cells = [repr(float(value)) if isinstance(value, NonFinite) else value for value in values]
+            changed[name] = pd.Series(cells, index=frame.index, dtype=object)
+    if not changed:
         return frame
     frame = frame.copy()
-    frame[objects] = frame[objects].map(lambda value: repr(float(value)) if isinstance(value, NonFinite) else value)
+    for name, values in changed.items():
+        frame[name] = values
     return frame
 
 
