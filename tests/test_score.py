@@ -386,9 +386,13 @@ def test_gs_urls_in_and_out_through_a_gcs_emulator(tmp_path: Path, model_dir: Pa
     subprocess.run([sys.executable, "-c", download, f"{BUCKET}/out/", f"{tmp_path}/out/"], env=env, check=True)
     assert sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file()) == [
         "_errors/b.jsonl.csv",
+        "_summary.json",
         "a.csv",
         "b.jsonl",
     ]
+    summary = json.loads((tmp_path / "out/_summary.json").read_text())  # the rerun's: both shards finished earlier
+    assert summary["exit_status"] == 1 and summary["shards"] == {}
+    assert summary["finished_earlier"] == {"shards": 2, "failed": 1}
     assert len(pd.read_csv(tmp_path / "out/a.csv")) == 5
     assert len(pd.read_json(tmp_path / "out/b.jsonl", lines=True)) == 4
     assert errors_of(tmp_path / "out", "b.jsonl") == [(1, "blank")]
