@@ -20,7 +20,7 @@ from tweet_sentiment.drift.command import read_window
 from tweet_sentiment.drift.reference import Reference, save_reference
 from tweet_sentiment.inputs.accounting import ReadCount
 from tweet_sentiment.inputs.query_log import read_log
-from tweet_sentiment.live.harvest import harvest
+from tweet_sentiment.live.harvest import FEEDBACK_OUTCOMES, harvest
 from tweet_sentiment.own_data import read_labelled_csv
 from tweet_sentiment.score import command
 from tweet_sentiment.score.scoring import OUTPUT_COLUMNS
@@ -140,17 +140,7 @@ def test_harvest_reads_a_rotated_gzipped_log_file_like_the_plain_one():
     assert plain["predictions"] == 200 and plain["duplicate_predictions"] == 0
     assert plain["feedback_read"] == 60
     # No key given: the ids cannot be checked, so every feedback joins as unverified.
-    assert plain["feedback"] == {
-        "joined": 60,
-        "by_tweet": 0,
-        "prediction_not_logged": 0,
-        "text_not_kept": 0,
-        "duplicate_feedback": 0,
-        "conflicting_feedback": 0,
-        "forged": 0,
-        "unsigned": 0,
-        "bad_label": 0,
-    }
+    assert plain["feedback"] == dict.fromkeys(FEEDBACK_OUTCOMES, 0) | {"joined": 60}
     assert plain["verified"] is False and plain["rows"]["kept"] == 60 and len(plain_rows) == 60
     assert plain_rows["client"].nunique() == 10 and not plain_rows["verified"].any()
     for name in ("lines", "unreadable", "unreadable_by_reason", "predictions", "feedback_read", "feedback", "rows"):
