@@ -16,7 +16,6 @@ import pandas as pd
 from tweet_sentiment.data import DataError
 from tweet_sentiment.inputs import delimiters
 from tweet_sentiment.inputs.accounting import ReadCount, Rejection
-from tweet_sentiment.inputs.encodings import UNDECODABLE
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.tables import read_csv_table, refuse_repeated
 from tweet_sentiment.inputs.text import open_text
@@ -109,11 +108,10 @@ def _labels(source: str, values: list[str], lines: list[int], label_map: Mapping
 
 
 def _lost_reason(fields: list[str]) -> Rejection | None:
-    """Why a record of the user's CSV is not a row: no value in any field, or bytes its encoding cannot decode."""
+    """Why a readable record of the user's CSV is not a row: no value in any field (undecodable bytes are the
+    input layer's to reject, `tables.read_csv_table`)."""
     if not any(value.strip() for value in fields):
         return Rejection("blank_record", "no value in any field")
-    if any(UNDECODABLE.search(value) for value in fields):
-        return Rejection("undecodable", "bytes that are not valid in the file's encoding")
     return None
 
 
