@@ -105,10 +105,12 @@ def prepare_splits(work: Path, tokenizer_dir: Path) -> None:
 def upcast_base_model(source: Path, target: Path) -> None:
     """The base encoder in fp32 (a half-precision copy travels in half the bytes), with its tokenizer."""
     import torch
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
+
+    from tweet_sentiment.modeling import load_tokenizer
 
     AutoModel.from_pretrained(source, dtype=torch.float32).save_pretrained(target)
-    AutoTokenizer.from_pretrained(source).save_pretrained(target)
+    load_tokenizer(str(source)).save_pretrained(target)
 
 
 def continue_pretraining(base: Path, work: Path, target: Path, seed: int, limit: int | None) -> dict:
@@ -122,7 +124,6 @@ def continue_pretraining(base: Path, work: Path, target: Path, seed: int, limit:
     from transformers import (
         AutoModel,
         AutoModelForMaskedLM,
-        AutoTokenizer,
         DataCollatorForLanguageModeling,
         Trainer,
         TrainingArguments,
@@ -130,10 +131,12 @@ def continue_pretraining(base: Path, work: Path, target: Path, seed: int, limit:
     )
     from transformers.utils import logging as hf_logging
 
+    from tweet_sentiment.modeling import load_tokenizer
+
     torch.set_num_threads(1)
     hf_logging.set_verbosity_error()
     set_seed(seed)
-    tokenizer = AutoTokenizer.from_pretrained(base)
+    tokenizer = load_tokenizer(str(base))
     texts = pd.read_pickle(work / "train.pkl")["text"]
     if limit is not None and limit < len(texts):
         texts = texts.sample(n=limit, random_state=seed)

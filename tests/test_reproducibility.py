@@ -68,6 +68,19 @@ def test_forced_rerun_leaves_dvc_lock_and_git_status_unchanged(tiny_pipeline: Pa
     assert not any(line.startswith(" M") for line in status.splitlines())
 
 
+def test_another_directory_offline_trains_the_same_bytes(tiny_pipeline: Path, tmp_path: Path):
+    """The lock means one result wherever it runs: a clone elsewhere, with the hub switched off
+    (HF_HUB_OFFLINE=1 once changed `tokenizer_config.json` by a byte), retrains the same files."""
+    repo = tmp_path / "elsewhere"
+    run(["git", "clone", "--quiet", str(tiny_pipeline), str(repo)], cwd=tmp_path)
+    run(["dvc", "repro", "finetune"], cwd=repo, timeout=900, HF_HUB_OFFLINE="1")
+    ours, theirs = repo / "models/finetuned", tiny_pipeline / "models/finetuned"
+    names = sorted(path.name for path in theirs.iterdir())
+    assert sorted(path.name for path in ours.iterdir()) == names
+    assert [name for name in names if (ours / name).read_bytes() != (theirs / name).read_bytes()] == []
+    assert run(["git", "status", "--porcelain", "dvc.lock"], cwd=repo).stdout == ""
+
+
 def queue_status(repo: Path) -> str:
     return run(["dvc", "queue", "status"], cwd=repo).stdout
 

