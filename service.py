@@ -15,6 +15,9 @@
   the predicted-label counter and rolling share, the input-length histogram,
   the feedback counter and `tweet_sentiment_model_info`.
 
+Every `TWEET_SENTIMENT_*` setting is checked before any worker starts: a bad one
+ends `bentoml serve` with one line naming it and the fix (tweet_sentiment/serving/settings.py).
+
 Every error is one JSON object, `{"error": "<what was wrong and how to fix it>", ...}`
 (the 422 above excepted), a body over `TWEET_SENTIMENT_MAX_BODY_BYTES` is a 413 before
 anything parses it, and a client error is one WARNING line in the log, no traceback
@@ -30,7 +33,7 @@ model at all) instead of workers restarting with tracebacks forever.
 """
 
 import gc
-import os
+import sys
 import time
 from http import HTTPStatus
 from pathlib import Path
@@ -53,36 +56,37 @@ from tweet_sentiment.serving.http import (
     guard_body_parsing,
     quiet_client_error_tracebacks,
 )
-from tweet_sentiment.serving.identity import IdentityError, ServedModel, registry_version
+from tweet_sentiment.serving.identity import UNREGISTERED, ServedModel
 from tweet_sentiment.serving.predictor import Predictor
 from tweet_sentiment.serving.prometheus import ServiceMetrics
 from tweet_sentiment.serving.querylog import QueryLog, RequestIds, client_id, request_id_key
 from tweet_sentiment.serving.requests import (
     MAX_BATCH,
-    MAX_BODY_BYTES,
     MAX_TWEETS_PER_REQUEST,
-    PARALLEL_BATCHES,
     SUB_BATCH,
     Tweet,
     cap_batching_wait,
     logger,
 )
 from tweet_sentiment.serving.runtimes import model_version, read_runtime
+from tweet_sentiment.serving.settings import Settings, SettingsError, check_query_log
+
+try:  # at import: TWEET_SENTIMENT_WORKERS shapes @bentoml.service below
+    SETTINGS = Settings.from_env()
+except SettingsError as error:
+    sys.exit(f"cannot serve: {error}")  # one line on stderr, exit status 1, before any worker starts
 
 # Next to this file by default: in a container `bentoml serve` (where the
 # deployment check runs) starts in the Bento's root, not in src/ with the model.
 # models/serving is the runtime the `optimize` stage chose (its runtime.json says
 # which); a save_pretrained directory such as models/finetuned is served as a trace.
-MODEL_DIR = Path(os.environ.get("TWEET_SENTIMENT_MODEL_DIR", Path(__file__).resolve().parent / "models/serving"))
-# Tuned on 2 cores (BENCHMARKS.md, "The service's knobs"): two worker processes,
-# each running two sub-batches at once on one CPU thread apiece, the fastest of
-# six settings at every load in one run. Two threads let a worker use both cores when the
-# keep-alive connections split unevenly between workers, and give a lone tweet
-# both threads (runtimes.py); a single worker's Python and event loop keep it
-# near 1.7 busy cores.
-WORKERS = int(os.environ.get("TWEET_SENTIMENT_WORKERS", "2"))
-PARALLEL = int(os.environ.get("TWEET_SENTIMENT_PARALLEL", str(PARALLEL_BATCHES)))
-BODY_LIMIT = int(os.environ.get("TWEET_SENTIMENT_MAX_BODY_BYTES", str(MAX_BODY_BYTES)))
+MODEL_DIR = SETTINGS.model_dir or Path(__file__).resolve().parent / "models/serving"
+# Tuned on 2 cores (BENCHMARKS.md, "The service's knobs"): two worker processes
+# (TWEET_SENTIMENT_WORKERS), each running two sub-batches at once on one CPU thread
+# apiece (TWEET_SENTIMENT_PARALLEL), the fastest of six settings at every load in one
+# run. Two threads let a worker use both cores when the keep-alive connections split
+# unevenly between workers, and give a lone tweet both threads (runtimes.py); a single
+# worker's Python and event loop keep it near 1.7 busy cores.
 
 
 class Prediction(BaseModel):
@@ -158,7 +162,6 @@ def check_model(model_dir: Path) -> None:
     require_model_dir(model_dir)
     Predictor(model_dir, threads=1)  # what each worker loads: runtime, weights, tokenizer
     model_version(model_dir)
-    registry_version()  # a malformed TWEET_SENTIMENT_REGISTRY_VERSION stops the server here
     gc.collect()  # the serving process keeps no copy; the workers load their own
 
 
@@ -179,12 +182,12 @@ legacy_app = Starlette(
 @bentoml.service(
     resources={"cpu": "2"},
     traffic={"timeout": 60, "concurrency": 64},
-    workers=WORKERS,
+    workers=SETTINGS.workers,
 )
 @bentoml.asgi_app(legacy_app, path="/")
 class TweetSentiment:
     @bentoml.on_deployment
-    def refuse_a_bad_model() -> None:
+    def refuse_a_bad_model_or_query_log() -> None:
         """Runs once in the `bentoml serve` process, before the workers start.
 
         BentoML 1.4 treats a failing `__init__` as a worker crash: each worker
@@ -193,23 +196,34 @@ class TweetSentiment:
         with one line and exit status 1 instead.
         """
         try:
+            check_query_log(SETTINGS)
+        except SettingsError as error:
+            logger.error("cannot serve: %s", error)
+            raise SystemExit(1) from None
+        try:
             check_model(MODEL_DIR)
-        except (ModelLoadError, IdentityError) as error:
+        except ModelLoadError as error:
             logger.error("cannot serve the model: %s", error)
             raise SystemExit(1) from None
 
     def __init__(self) -> None:
         require_model_dir(MODEL_DIR)
-        self.predictor = Predictor(MODEL_DIR, batch_size=SUB_BATCH, parallel_batches=PARALLEL, threads=PARALLEL)
+        parallel = SETTINGS.parallel
+        self.predictor = Predictor(MODEL_DIR, batch_size=SUB_BATCH, parallel_batches=parallel, threads=parallel)
         weights = model_version(MODEL_DIR)
         bento = bentoml.server_context.bento_version
         self.served = ServedModel(
-            registry_version(), "source" if bento == "not available" else bento, weights, read_runtime(MODEL_DIR).name
+            SETTINGS.registry_version or UNREGISTERED,
+            "source" if bento == "not available" else bento,
+            weights,
+            read_runtime(MODEL_DIR).name,
         )
         self.metrics = ServiceMetrics()
         self.metrics.model_info(self.served.as_dict())
-        self.request_ids = RequestIds(request_id_key(weights))
-        self.query_log = QueryLog.from_env(weights, self.served.registry_version)
+        self.request_ids = RequestIds(request_id_key(SETTINGS.request_id_key, weights))
+        self.query_log = QueryLog(
+            SETTINGS.query_log, weights, SETTINGS.log_text, SETTINGS.query_log_sample, self.served.registry_version
+        )
         self.feedback_ledger = FeedbackLedger(self.query_log.directory)
 
     @bentoml.api(route="/predict", batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=30_000)
@@ -273,4 +287,4 @@ guard_body_parsing(TweetSentiment)
 cache_response_media_types(TweetSentiment)
 # Inside BentoML's metrics, timeout and concurrency middleware: its 413s and the
 # errors it reshapes are counted with the status they are answered with.
-TweetSentiment.add_asgi_middleware(RequestGuard, max_body_bytes=BODY_LIMIT)
+TweetSentiment.add_asgi_middleware(RequestGuard, max_body_bytes=SETTINGS.max_body_bytes)

@@ -109,21 +109,6 @@ def test_stdout_lines_are_cloud_logging_structured_entries():
     assert (entry["severity"], entry["message"], entry["label"]) == ("INFO", "feedback", "negative")
 
 
-@pytest.mark.parametrize(
-    ("env", "message"),
-    [
-        ({"TWEET_SENTIMENT_QUERY_LOG_SAMPLE": "1.5"}, "between 0 and 1"),
-        ({"TWEET_SENTIMENT_QUERY_LOG_SAMPLE": "often"}, "between 0 and 1"),
-        ({"TWEET_SENTIMENT_LOG_TEXT": "maybe"}, "use 1 or 0"),
-    ],
-)
-def test_bad_settings_fail_with_the_variable_named(monkeypatch, env: dict, message: str):
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    with pytest.raises(QueryLogError, match=f"{next(iter(env))}.*{message}"):
-        QueryLog.from_env("v")
-
-
 def test_an_unwritable_log_directory_is_a_clear_error(tmp_path: Path):
     (tmp_path / "file").write_text("")
     with pytest.raises(QueryLogError, match="cannot write there"):

@@ -3,7 +3,8 @@
 This is the writer, which ships in the Bento; the reader that `harvest` and
 `drift` use is the input layer's (`tweet_sentiment/inputs/query_log.py`).
 
-Configured by environment variables, so the same Bento logs locally and on Cloud Run:
+Configured by environment variables (checked at start by serving/settings.py), so the
+same Bento logs locally and on Cloud Run:
 
 - `TWEET_SENTIMENT_QUERY_LOG`: a directory (each worker writes `queries-<pid>.jsonl`,
   rotated at 50 MB, 20 files kept), or `stdout` for Cloud Run, where each line is a
@@ -11,6 +12,7 @@ Configured by environment variables, so the same Bento logs locally and on Cloud
 - `TWEET_SENTIMENT_LOG_TEXT=0`: log the text's SHA-256 and length instead of the text.
 - `TWEET_SENTIMENT_QUERY_LOG_SAMPLE`: the share of predictions logged (default 1);
   feedback is always logged.
+- `TWEET_SENTIMENT_REQUEST_ID_KEY`: the HMAC key of request ids (`request_id_key`).
 
 Each batch is one write of its lines, on the request's thread: about 6 µs of
 CPU per prediction (BENCHMARKS.md); handing records to a `QueueListener` thread
@@ -37,8 +39,6 @@ from tweet_sentiment.serving.identity import UNREGISTERED
 from tweet_sentiment.serving.tokenizer import TokenCounts
 
 LOG_ENV = "TWEET_SENTIMENT_QUERY_LOG"
-LOG_TEXT_ENV = "TWEET_SENTIMENT_LOG_TEXT"
-SAMPLE_ENV = "TWEET_SENTIMENT_QUERY_LOG_SAMPLE"
 KEY_ENV = "TWEET_SENTIMENT_REQUEST_ID_KEY"
 STDOUT = "stdout"
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -51,14 +51,14 @@ class QueryLogError(ValueError):
     """A query-log setting or file is unusable; the message says which and how to fix it."""
 
 
-def request_id_key(model_version: str) -> bytes:
-    """The HMAC key of request ids: `TWEET_SENTIMENT_REQUEST_ID_KEY`, else the model version.
+def request_id_key(secret: str | None, model_version: str) -> bytes:
+    """The HMAC key of request ids: the secret (`TWEET_SENTIMENT_REQUEST_ID_KEY`), else the model version.
 
     The default lets every worker and instance of one model accept each other's
     ids with no setup; it is public, so set a secret key where made-up feedback
     would matter.
     """
-    return os.environ.get(KEY_ENV, model_version).encode()
+    return (secret or model_version).encode()
 
 
 class RequestIds:
@@ -101,24 +101,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _flag(name: str, default: str) -> bool:
-    value = os.environ.get(name, default).strip().lower()
-    if value not in {"0", "1", "true", "false"}:
-        raise QueryLogError(f"{name}={value!r}: use 1 or 0")
-    return value in {"1", "true"}
-
-
-def _sample_rate() -> float:
-    raw = os.environ.get(SAMPLE_ENV, "1")
-    try:
-        rate = float(raw)
-    except ValueError:
-        rate = -1.0
-    if not 0.0 <= rate <= 1.0:
-        raise QueryLogError(f"{SAMPLE_ENV}={raw!r}: use a share between 0 and 1, e.g. 0.1 to log one prediction in ten")
-    return rate
-
-
 class QueryLog:
     """Writes prediction and feedback records to a directory or stdout, off the request path."""
 
@@ -139,11 +121,6 @@ class QueryLog:
         self._handler = self._open(destination) if destination else None
         if self._handler is not None:
             self._handler.setFormatter(logging.Formatter("%(message)s"))
-
-    @classmethod
-    def from_env(cls, model_version: str, registry_version: str = UNREGISTERED) -> "QueryLog":
-        destination = os.environ.get(LOG_ENV) or None
-        return cls(destination, model_version, _flag(LOG_TEXT_ENV, "1"), _sample_rate(), registry_version)
 
     @property
     def enabled(self) -> bool:
