@@ -49,6 +49,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tweet_sentiment.labels import LABELS, ModelLoadError
+from tweet_sentiment.serving.bentoml_instruments import bound_endpoint_labels
 from tweet_sentiment.serving.feedback import FeedbackLedger
 from tweet_sentiment.serving.http import (
     RequestGuard,
@@ -167,6 +168,7 @@ def check_model(model_dir: Path) -> None:
 
 cap_batching_wait()
 quiet_client_error_tracebacks()
+bound_endpoint_labels()
 # Mounted at the root, the app sees only what no BentoML route takes in full: both
 # original paths for GET (with or without the slash, as FastAPI's redirect allowed)
 # while `POST /predict` stays BentoML's batched API.

@@ -263,6 +263,42 @@ def test_health_and_metrics_count_requests_and_labels(server: str):
     assert sample(after, "tweet_sentiment_input_chars_count") == sample(before, "tweet_sentiment_input_chars_count") + 4
 
 
+def metric_series(server: str) -> dict[tuple, float]:
+    """Every series `/metrics` exposes, as (sample name, labels) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{server}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+@pytest.mark.slow
+def test_unknown_paths_leave_the_number_of_metric_series_unchanged(server: str):
+    """BentoML labelled its request series by the raw path: 30 scanned paths added 600 series."""
+
+    def get(path: str) -> int:
+        try:
+            with urllib.request.urlopen(f"{server}{path}", timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert get("/no-such-path") == 404  # the first unknown path makes the `other` series, once
+    before = metric_series(server)
+    scanned = [f"/scan-{i}/wp-login.php" for i in range(15)] + [f"/.env.{i}" for i in range(15)]
+    assert {get(path) for path in scanned} == {404}
+    after = metric_series(server)
+    assert sorted(after) == sorted(before)
+    assert not [key for key in after if any(path in str(key) for path in [*scanned, "/no-such-path"])]
+    not_found = [key for key in after if key[0] == "bentoml_service_request_total" and ("endpoint", "other") in key[1]]
+    assert [after[key] - before[key] for key in not_found] == [30]
+    assert ("endpoint", "/predict") in {label for key in after for label in key[1]}
+
+
 def test_batching_wait_cap_applies_to_bentomls_real_optimizer():
     """The private hook must still bound the wait BentoML's optimizer learns from real traffic stats."""
     from bentoml._internal.marshal.dispatcher import Optimizer
@@ -384,3 +420,49 @@ def test_cloud_run_deploy_rejects_unknown_options():
     )
     assert result.returncode == 2 and "unknown option --pubic" in result.stderr
     assert "[--public]" in result.stderr
+
+
+def test_route_templates_are_found_through_mounts_and_unknown_paths_are_none(tmp_path: Path):
+    from _bentoml_impl.server.mount import PassiveMount
+    from starlette.applications import Starlette
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    from tweet_sentiment.serving.bentoml_instruments import find_routes, route_template
+
+    async def endpoint(request):  # never called: only matched
+        raise AssertionError
+
+    legacy = Starlette(routes=[Route("/predict", endpoint, methods=["GET"]), Route("/version", endpoint)])
+    app = Starlette(
+        routes=[
+            Route("/predict", endpoint, methods=["POST"]),
+            Route("/items/{name}", endpoint),
+            Mount("/static_content", StaticFiles(directory=tmp_path)),
+            PassiveMount("/", legacy),
+        ]
+    )
+    routes = find_routes(app.build_middleware_stack())
+    assert routes is app.routes
+
+    def template(method: str, path: str) -> str | None:
+        return route_template(routes, {"type": "http", "method": method, "path": path, "root_path": ""})
+
+    assert template("POST", "/predict") == "/predict"
+    assert template("GET", "/predict") == "/predict"
+    assert template("GET", "/items/anything-at-all") == "/items/{name}"
+    assert template("GET", "/static_content/x/y.js") == "/static_content/{path}"
+    assert template("GET", "/version") == "/version"
+    assert template("GET", "/wp-login.php") is None
+    assert template("GET", "/predict/extra") is None
+
+
+def test_endpoint_labels_are_bounded_on_bentomls_real_metrics_middleware():
+    from bentoml._internal.server.http.instruments import RunnerTrafficMetricsMiddleware
+
+    from tweet_sentiment.serving.bentoml_instruments import bound_endpoint_labels
+
+    assert bound_endpoint_labels() is True
+    assert RunnerTrafficMetricsMiddleware.__call__.bounded is True
+    assert bound_endpoint_labels() is True  # idempotent: wrapped once
+    assert not getattr(RunnerTrafficMetricsMiddleware.__call__.__wrapped__, "bounded", False)

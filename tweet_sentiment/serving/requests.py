@@ -50,7 +50,9 @@ Tweet = Annotated[str, Field(max_length=MAX_TWEET_CHARS), AfterValidator(_has_te
 # `Optimizer.trigger_refresh` sets `self.wait`, which `CorkDispatcher` then holds
 # lone requests for. serving/http.py relies on two more: each API's
 # `input_spec.from_http_request` parses its requests, and `http_app.log_exception`
-# logs each exception the app answers. Another series may change any; check, then update this.
+# logs each exception the app answers; serving/bentoml_instruments.py on a third:
+# `RunnerTrafficMetricsMiddleware` labels the request series with `scope["path"]`.
+# Another series may change any; check, then update this.
 BENTOML_SERIES = "1.4."
 
 
@@ -67,7 +69,8 @@ def check_bentoml_version(version: str | None = None) -> bool:
         "%sx; check that bentoml._internal.marshal.dispatcher.Optimizer.trigger_refresh still sets `wait`, "
         "that an API's input_spec.from_http_request still parses its requests and that "
         "bentoml._internal.server.http_app.log_exception still logs what the app answers "
-        "(tweet_sentiment/serving/http.py), then update BENTOML_SERIES",
+        "(tweet_sentiment/serving/http.py) and that RunnerTrafficMetricsMiddleware still labels by scope['path'] "
+        "(tweet_sentiment/serving/bentoml_instruments.py), then update BENTOML_SERIES",
         version,
         BENTOML_SERIES,
     )
