@@ -84,9 +84,13 @@ run() {
 if [[ -n $STAGE ]]; then
   # The registry says which version: GTO's tags (python -m tweet_sentiment.release promote/rollback).
   VERSION=$(gto show "$ARTIFACT#$STAGE" --version 2>/dev/null || true)
-  [[ $VERSION =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+  # `v` and a SemVer version (v0.2.0, v0.2.0-rc.1, v0.2.0+build.5): what GTO tags.
+  [[ $VERSION =~ ^v[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]*)?$ ]] ||
     { echo "no version of $ARTIFACT is in $STAGE (gto show $ARTIFACT#$STAGE): promote one first" >&2; exit 2; }
-  REVISION_TAG=${VERSION//./-}  # Cloud Run revision tags: lower-case letters, digits and hyphens
+  # Cloud Run revision tags take lower-case letters, digits and hyphens (v0.2.0-rc.1 -> v0-2-0-rc-1);
+  # image tags take no `+` (v0.2.0+build.5 -> v0.2.0_build.5).
+  REVISION_TAG=$(tr 'A-Z.+' 'a-z--' <<<"$VERSION")
+  IMAGE_TAG=${VERSION//+/_}
   echo "$STAGE holds $ARTIFACT@$VERSION (revision tag $REVISION_TAG)"
 fi
 if [[ -n $STAGE && $TRAFFIC == all ]]; then
@@ -101,7 +105,7 @@ if [[ -n $STAGE ]]; then
   run dvc artifacts get . "$ARTIFACT" --rev "$VERSION" -o "$WORK/bento.tar"
   BENTO_TAG=$(git show "$ARTIFACT@$VERSION:models/bento.json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["tag"])')
   run bentoml import "$WORK/bento.tar"
-  LOCAL_IMAGE="localhost/$ARTIFACT:$VERSION"
+  LOCAL_IMAGE="localhost/$ARTIFACT:$IMAGE_TAG"
   if [[ $TOOL == docker ]]; then
     run bentoml containerize "$BENTO_TAG" -t "$LOCAL_IMAGE"
   else

@@ -19,7 +19,7 @@ from tweet_sentiment.serving.runtimes import model_version, read_runtime
 
 pytestmark = pytest.mark.slow
 WINDOW = 1000
-REGISTRY_VERSION = "v0.4.0"  # what scripts/deploy_cloudrun.sh sets from the registry
+REGISTRY_VERSION = "v0.4.0-rc.1"  # what scripts/deploy_cloudrun.sh sets from the registry: any SemVer
 
 
 @pytest.fixture(scope="module")

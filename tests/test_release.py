@@ -6,6 +6,7 @@ refused, rollback) is tests/test_release_story.py.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -130,6 +131,48 @@ def test_a_stage_holds_one_version_and_every_gto_view_agrees(registry_repo: Path
         registry.assign(registry_repo, second, "prod", "again")
 
 
+def test_every_semver_form_is_listed_in_semver_order_and_the_next_version_follows_it(registry_repo: Path):
+    """GTO accepts pre-releases and build metadata (grafana/cloudcost-exporter#796); `show` crashed on them."""
+    tagged = ["v0.1.0", "v0.1.0-rc.10", "v0.1.0-rc.2", "v0.1.0+build.7", "v0.1.0-alpha", "v0.1.0-rc.1"]
+    for index, version in enumerate(tagged):
+        commit = commit_version(registry_repo, 0.70, 0.73, str(index))
+        run(["gto", "register", registry.ARTIFACT, commit, "--version", version], cwd=registry_repo)
+    assert [r.version for r in registry.releases(registry_repo)] == [
+        "v0.1.0-alpha", "v0.1.0-rc.1", "v0.1.0-rc.2", "v0.1.0-rc.10", "v0.1.0", "v0.1.0+build.7",
+    ]  # fmt: skip
+    assert registry.next_version(registry_repo) == "v0.2.0"
+    registry.assign(registry_repo, "v0.1.0-rc.2", "prod", "a pre-release in prod")
+    assert gto_stage(registry_repo, "prod") == "v0.1.0-rc.2"
+
+
+def test_after_a_pre_release_the_next_version_is_its_release(registry_repo: Path, monkeypatch, capsys):
+    commit = commit_version(registry_repo, 0.70, 0.73, "a")
+    run(["gto", "register", registry.ARTIFACT, commit, "--version", "v0.3.0-rc.1"], cwd=registry_repo)
+    assert registry.next_version(registry_repo) == "v0.3.0"
+    monkeypatch.chdir(registry_repo)
+    assert command.main(["show"]) == command.EXIT_OK
+    assert "v0.3.0-rc.1" in capsys.readouterr().out
+    with pytest.raises(registry.RegistryError, match=re.escape("'0.4.0' is not a version: use `v` and a SemVer")):
+        registry.register(registry_repo, commit_version(registry_repo, 0.71, 0.73, "b"), "m", "0.4.0")
+
+
+def test_exit_status_1_means_only_a_refused_gate(registry_repo: Path, monkeypatch, caplog):
+    """A fault of the command (here the registry unreadable) exits 3 with its traceback, never 1."""
+    monkeypatch.chdir(registry_repo)
+
+    def broken(*args, **kwargs):
+        raise KeyError("a fault")
+
+    monkeypatch.setattr(registry, "releases", broken)
+    assert command.main(["show"]) == command.EXIT_FAULT
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "please report this traceback" in record.getMessage() and record.exc_info is not None
+    monkeypatch.undo()
+    monkeypatch.chdir(registry_repo)
+    assert command.main(["promote", "v1", "--to", "staging"]) == command.EXIT_CANNOT  # not a version: not done
+    assert "'v1' is not a version" in caplog.records[-1].getMessage()
+
+
 def test_rollback_goes_back_one_version_each_time_and_never_forward(registry_repo: Path):
     versions = [
         registry.register(registry_repo, commit_version(registry_repo, 0.70 + i / 100, 0.73, str(i)), str(i))
@@ -208,6 +251,18 @@ def test_deploy_takes_the_version_the_registry_holds_as_a_tagged_revision_withou
         "gcloud run services update-traffic tweet-sentiment --project test-project --region europe-west1 "
         "--to-tags v0-1-0=100"
     ]
+
+
+def test_deploy_tags_a_pre_release_and_build_metadata_in_the_forms_cloud_run_and_images_take(registry_repo: Path):
+    commit = commit_version(registry_repo, 0.70, 0.73, "a")
+    run(["gto", "register", registry.ARTIFACT, commit, "--version", "v0.1.0-RC.1+build.5"], cwd=registry_repo)
+    registry.assign(registry_repo, "v0.1.0-RC.1+build.5", "prod", "promoted")
+    result = deploy_dry_run(registry_repo, "--stage", "prod", "--canary", "10")
+    assert result.returncode == 0, result.stderr
+    assert "prod holds tweet-sentiment@v0.1.0-RC.1+build.5 (revision tag v0-1-0-rc-1-build-5)" in result.stdout
+    [deploy] = [line for line in result.stdout.splitlines() if line.startswith("gcloud run deploy")]
+    assert "tweet-sentiment:v0.1.0-RC.1_build.5 " in deploy
+    assert "--tag v0-1-0-rc-1-build-5 --update-env-vars TWEET_SENTIMENT_REGISTRY_VERSION=v0.1.0-RC.1+build.5 " in deploy
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,8 @@ def expect(result, status: int, *texts: str) -> str:
     return output
 
 
-def test_register_promote_refuse_a_worse_model_and_roll_back(quick_pipeline: Path, tmp_path: Path):
+def release_clone(quick_pipeline: Path, tmp_path: Path) -> Path:
+    """A clone of the quick pipeline with its outputs checked out from the shared cache, and a floor it passes."""
     repo = tmp_path / "repo"
     run(["git", "clone", "--quiet", str(quick_pipeline), str(repo)], cwd=tmp_path)
     run(["git", "config", "user.name", "tests"], cwd=repo)
@@ -40,6 +41,11 @@ def test_register_promote_refuse_a_worse_model_and_roll_back(quick_pipeline: Pat
     run(["dvc", "checkout", "--quiet"], cwd=repo)
     # The quick model (2,000 tweets, one epoch) is below the published baselines: a floor for it.
     set_params(repo, **{"release.min_test_macro_recall": 0.4})
+    return repo
+
+
+def test_register_promote_refuse_a_worse_model_and_roll_back(quick_pipeline: Path, tmp_path: Path):
+    repo = release_clone(quick_pipeline, tmp_path)
     baseline = run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
 
     expect(release(repo, "register"), 0, "registered tweet-sentiment@v0.1.0")
@@ -93,3 +99,24 @@ def test_register_promote_refuse_a_worse_model_and_roll_back(quick_pipeline: Pat
         GCP_PROJECT="test-project",
     ).stdout
     assert "tweet-sentiment:v0.1.0" in deploy and "--no-traffic --tag v0-1-0" in deploy and "v0-1-0=10" in deploy
+
+
+def test_a_pre_release_tagged_with_gto_is_listed_promoted_and_followed_by_its_release(
+    quick_pipeline: Path, tmp_path: Path
+):
+    """`gto register ... --version v0.1.0-rc.1` once made `show` and `promote` crash, exit 1, until deleted."""
+    repo = release_clone(quick_pipeline, tmp_path)
+    run(["gto", "register", "tweet-sentiment", "HEAD", "--version", "v0.1.0-rc.1"], cwd=repo)
+    expect(release(repo, "show"), 0, "v0.1.0-rc.1")
+    expect(release(repo, "promote", "v0.1.0-rc.1", "--to", "staging"), 0, "tweet-sentiment@v0.1.0-rc.1 is in staging")
+    expect(release(repo, "promote", "v0.1.0-rc.1", "--to", "prod"), 0, "tweet-sentiment@v0.1.0-rc.1 is in prod")
+    assert in_prod(repo) == "v0.1.0-rc.1"
+
+    set_params(repo, **{"release.min_test_macro_recall": 0.41})  # a new commit, the same model
+    expect(release(repo, "register"), 0, "registered tweet-sentiment@v0.1.0 ")  # the release of the candidate
+    shown = expect(release(repo, "show"), 0)
+    assert [line.split("|")[1].strip() for line in shown.splitlines()[2:]] == ["v0.1.0-rc.1", "v0.1.0"]
+    expect(release(repo, "promote", "v0.1.0", "--to", "staging"), 0, "tweet-sentiment@v0.1.0 is in staging")
+    expect(release(repo, "promote", "v0.1.0", "--to", "prod"), 0, "tweet-sentiment@v0.1.0 is in prod")
+    expect(release(repo, "rollback", "--stage", "prod"), 0, "tweet-sentiment@v0.1.0-rc.1 is back, v0.1.0 rolled back")
+    expect(release(repo, "register", "--version", "v0.2.0-rc.1"), 2, "is already registered as tweet-sentiment@v0.1.0")

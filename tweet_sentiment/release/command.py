@@ -1,15 +1,17 @@
 """`python -m tweet_sentiment.release`: register, promote (through the gate), show and roll back model versions.
 
-    register                          HEAD's model as the next version (v0.1.0, v0.2.0, ...)
+    register [--version V]            HEAD's model as the next version (v0.1.0, v0.2.0, ...) or as V
+                                      (any SemVer: v0.3.0-rc.1)
     promote VERSION --to STAGE        the gate against the version in STAGE, then the assignment
             [--force --reason TEXT]   assign despite failed criteria; the reason is recorded
     show                              every version: stage, commit, Bento, headline metrics
     rollback --stage STAGE            the version STAGE held before, back in it
 
 Everything is GTO's record (Git tags, see `registry`); push the tags
-(`git push --tags`) for CI to deploy on an assignment to `prod`. Exit status: 0
-done, 1 the gate refused (each failed criterion named), 2 not done as asked
-(one ERROR line says why).
+(`git push --tags`) for CI to deploy on an assignment to `prod`. Exit status, in
+every subcommand: 0 done, 1 the gate refused (each failed criterion named; nothing
+else exits 1), 2 not done as asked (one ERROR line says why), 3 a fault of this
+command (its traceback, to report).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from tweet_sentiment.release.revisions import RevisionError, committed_text, git
 
 log = logging.getLogger("tweet_sentiment.release")
 
-EXIT_OK, EXIT_REFUSED, EXIT_CANNOT = 0, 1, 2
+EXIT_OK, EXIT_REFUSED, EXIT_CANNOT, EXIT_FAULT = 0, 1, 2, 3
 
 
 def _summary(scores: gate.Scores, bento: str) -> str:
@@ -68,14 +70,16 @@ def _check_clean(repo: Path) -> None:
         )
 
 
-def register(repo: Path) -> int:
+def register(repo: Path, version: str | None) -> int:
+    if version is not None:
+        registry.parse_version(version)
     _check_clean(repo)
     head = git(repo, "rev-parse", "HEAD").strip()
     for release in registry.releases(repo):
         if release.commit == head:
             raise RegistryError(f"HEAD ({head[:7]}) is already registered as {ARTIFACT}@{release.version}")
     scores = gate.scores_at(lambda path: committed_text(repo, "HEAD", path))
-    version = registry.register(repo, head, _summary(scores, _bento_at(repo, "HEAD")))
+    version = registry.register(repo, head, _summary(scores, _bento_at(repo, "HEAD")), version)
     promote = f"python -m tweet_sentiment.release promote {version} --to staging"
     print(f"registered {ARTIFACT}@{version} at {head[:7]}; promote it with: {promote}")
     return EXIT_OK
@@ -123,6 +127,7 @@ def print_gate(rows: Sequence[gate.Criterion], candidate: str, incumbent: str) -
 def promote(repo: Path, version: str, stage: str, force: bool, reason: str | None) -> int:
     if force and not (reason and reason.strip()):
         raise RegistryError('--force needs --reason "why the failed criteria are acceptable"; it goes into the tag')
+    registry.parse_version(version)
     candidate = registry.find(repo, version)
     incumbent = registry.in_stage(repo, stage)
     if incumbent and incumbent.version == version:
@@ -181,7 +186,8 @@ def rollback(repo: Path, stage: str, reason: str) -> int:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tweet_sentiment.release", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("register", help="register HEAD's model as the next version")
+    register_ = commands.add_parser("register", help="register HEAD's model as the next version")
+    register_.add_argument("--version", help="this version instead of the next minor one, e.g. v0.3.0-rc.1")
     promote_ = commands.add_parser("promote", help="the gate, then the assignment to a stage")
     promote_.add_argument("version", help="a registered version, e.g. v0.2.0")
     promote_.add_argument("--to", required=True, choices=STAGES, dest="stage")
@@ -200,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         repo = repo_root(Path.cwd())
         if args.command == "register":
-            return register(repo)
+            return register(repo, args.version)
         if args.command == "promote":
             return promote(repo, args.version, args.stage, args.force, args.reason)
         if args.command == "show":
@@ -210,4 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s", error)
     except subprocess.CalledProcessError as error:
         log.error("%s failed: %s", " ".join(map(str, error.cmd)), (error.stderr or "").strip() or error)
+    except Exception:  # a fault of ours: exit 1 would read as "the gate refused"
+        log.exception("python -m tweet_sentiment.release %s failed; please report this traceback", args.command)
+        return EXIT_FAULT
     return EXIT_CANNOT

@@ -2,7 +2,10 @@
 
 The artifact is `dvc.yaml`'s `tweet-sentiment` (the Bento archive, `type: model`);
 `.gto` allows the stages `staging` and `prod`. A version is a tag
-`tweet-sentiment@vX.Y.Z` on the commit whose pipeline produced it; an
+`tweet-sentiment@v` + a SemVer version (`v0.2.0`, `v0.2.0-rc.1`, `v0.2.0+build.5`:
+every form GTO accepts) on the commit whose pipeline produced it, ordered by SemVer's
+precedence (a pre-release before its release; build metadata breaks no tie, its text
+does); an
 assignment is `tweet-sentiment#STAGE#N`, an unassignment `tweet-sentiment#STAGE!#N`
 (N counts every stage event of the artifact). So `gto show`, `dvc artifacts get`
 and `dvc.api.artifacts_show` read what this module writes.
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from gto import api
 from gto.exceptions import ArtifactNotFound, GTOException
+from semver import Version
 
 ARTIFACT = "tweet-sentiment"
 STAGES = ("staging", "prod")  # in promotion order; .gto allows these
@@ -105,11 +109,19 @@ def releases(repo: Path) -> list[Release]:
         )
         for v in _read(api.show, repo, registered_only=True)
     ]
-    return sorted(found, key=lambda release: _semver(release.version))
+    return sorted(found, key=lambda release: semver_order(release.version))
 
 
-def _semver(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.lstrip("v").split("."))
+def parse_version(version: str) -> Version:
+    """`v` and a SemVer version, as GTO tags it; `RegistryError` for another form."""
+    if not (version.startswith("v") and Version.is_valid(version[1:])):
+        raise RegistryError(f"{version!r} is not a version: use `v` and a SemVer version, e.g. v0.2.0 or v0.2.0-rc.1")
+    return Version.parse(version[1:])
+
+
+def semver_order(version: str) -> tuple[Version, str]:
+    """A sort key by SemVer's precedence (semver.org, rule 11); versions differing only in build metadata by text."""
+    return parse_version(version), version
 
 
 def find(repo: Path, version: str) -> Release:
@@ -133,17 +145,22 @@ def was_in_stage(repo: Path, version: str, stage: str) -> bool:
 
 
 def next_version(repo: Path) -> str:
-    """v0.1.0 first, then the next minor version after the highest registered."""
+    """v0.1.0 first; after a pre-release its release (v0.2.0-rc.1 -> v0.2.0), else the next minor version."""
     found = releases(repo)
     if not found:
         return FIRST_VERSION
-    major, minor, _ = _semver(found[-1].version)
-    return f"v{major}.{minor + 1}.0"
+    highest = parse_version(found[-1].version)
+    return f"v{highest.finalize_version() if highest.prerelease else highest.bump_minor()}"
 
 
-def register(repo: Path, commit: str, message: str) -> str:
-    """Register `commit` as the next version with `message` (an annotated tag); the version."""
-    version = next_version(repo)
+def register(repo: Path, commit: str, message: str, version: str | None = None) -> str:
+    """Register `commit` as `version` (default: `next_version`) with `message` (an annotated tag); the version.
+
+    `RegistryError` if `version` is not `v` and a SemVer version, or GTO refuses it (registered already).
+    """
+    if version is None:
+        version = next_version(repo)
+    parse_version(version)
     _gto(api.register, repo, ARTIFACT, commit, version=version, message=message)
     return version
 
