@@ -6,9 +6,12 @@ Each file either trains right, with every row accounted for in
 metrics/data.json, or stops with one line that names the problem and the fix.
 """
 
+import csv
+import io
 import json
 import logging
 import re
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -282,6 +285,49 @@ def dvc_set_param(workdir: Path, override: str) -> DataParams:
     return load_params(path).data
 
 
+def pasted(suggestion: str) -> list[str]:
+    """The arguments bash makes of `suggestion` pasted after a command."""
+    result = subprocess.run(["bash", "-c", f"printf '%s\\0' {suggestion}"], capture_output=True, text=True, check=True)
+    return result.stdout.split("\0")[:-1]
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        # CrowdFlower's "Brands and Product Emotions" (public-reports-2/08): an apostrophe, and a neutral class
+        # named in words; `I can't tell` once broke bash's quoting, then DVC's parser.
+        (
+            ["Positive emotion", "Negative emotion", "No emotion toward brand or product", "I can't tell"],
+            {"Positive emotion": "positive", "Negative emotion": "negative",
+             "No emotion toward brand or product": "neutral", "I cant tell": None},
+        ),
+        (['"Very" negative', "pos (strong)", "None", "n/a"],
+         {"Very negative": "negative", "pos strong": None, "None": "neutral", "n a": None}),
+        (["Négatif", "neutral", "positive", "I\u2019m not sure"], None),  # not a -S key: YAML for params.yaml
+    ],
+)  # fmt: skip
+def test_a_suggested_map_pastes_into_bash_and_dvc_as_printed_and_reads_the_file(
+    workdir: Path, labels: list[str], expected: dict | None
+):
+    rows = [(f"tweet number {i}", label) for i, label in enumerate(labels)]
+    rows += [("the screen cracked", "negative"), ("so good", "positive"), ("opens at nine", "neutral")]
+    content = io.StringIO()
+    csv.writer(content, lineterminator="\n").writerows([("text", "label"), *rows])
+    message = refused(workdir, content.getvalue())
+    suggestion = message.split("drop it with null: ", 1)[1].removesuffix(".")
+    if expected is None:
+        yaml_text = re.fullmatch(r"in params.yaml, under data: `label_map: (.*)`", suggestion).group(1)
+        label_map = yaml.safe_load(yaml_text)
+        assert label_map == {"Négatif": None, "I\u2019m not sure": None}
+    else:
+        flag, override = pasted(suggestion)
+        assert flag == "-S"
+        label_map = dvc_set_param(workdir, override).label_map
+        assert label_map == expected
+    data = prepare(workdir, content.getvalue(), label_map=label_map)
+    assert all(data["train"][label] > 0 for label in ("negative", "neutral", "positive")), data["train"]
+
+
 def test_the_suggested_map_for_a_minus_1_0_1_file_works_as_given(workdir: Path):
     content = csv_of([("the update deleted my photos", "-1"), ("the store opens at nine", "0"), ("so good", "1")])
     message = refused(workdir, content)
@@ -374,16 +420,18 @@ def test_every_row_is_kept_or_dropped_for_one_named_reason(workdir: Path, caplog
         ("the charger is fine", "positive"),  # conflicting labels: a tie, both dropped
         ("the charger is fine", "negative"),
         ("   ", "neutral"),  # empty text
+        ("the case is blue", "  "),  # empty label
         ("follow me for gift cards", "Irrelevant"),  # label dropped by the map
         (f'"{test_tweets["text"][0]}"', "neutral"),  # in an evaluation split (TweetEval test)
     ]
     with caplog.at_level(logging.INFO):
         data = prepare(workdir, csv_of(rows), label_map={"irrelevant": None})
     assert data["sources"]["csv"] == {
-        "read": 9,
+        "read": 10,
         "kept": 3,
         "dropped": {
             "unreadable": 0,
+            "empty_label": 1,
             "label_dropped": 1,
             "empty_text": 1,
             "conflicting_labels": 2,
@@ -393,7 +441,8 @@ def test_every_row_is_kept_or_dropped_for_one_named_reason(workdir: Path, caplog
         "unreadable_by_reason": {},
     }
     assert_accounted(data)
-    assert "6 of the 9 rows of data/external/mine.csv were dropped, most as conflicting_labels (2)" in caplog.text
+    assert "7 of the 10 rows of data/external/mine.csv were dropped, most as conflicting_labels (2)" in caplog.text
+    assert "mine.csv: 1 row(s) with an empty label, not trained on (lines 9); fill them in" in caplog.text
 
 
 def test_eval_share_holds_out_a_stratified_seeded_share_of_each_label(workdir: Path):

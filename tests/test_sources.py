@@ -1,11 +1,8 @@
 """The `data.source` choices: embedded is tested in test_data; here the others."""
 
-import http.server
 import re
 import shutil
-import threading
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -69,36 +66,26 @@ def test_csv_outside_the_tracked_folder_is_refused(tmp_path: Path):
         build_splits(replace(DEFAULTS, source="csv", csv_path=str(csv)), EXTERNAL)
 
 
-@pytest.fixture
-def web_page(tmp_path: Path) -> Iterator[str]:
-    """tests/public_reports/12-github-blob.html served on 127.0.0.1 as text/html, at a GitHub-like blob path."""
-    page = (REPO / "tests/public_reports/12-github-blob.html").read_bytes()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/someone/tweets/blob/main/labelled.csv"
-    finally:
-        server.shutdown()
+def test_a_csv_url_is_refused_with_the_dvc_commands_that_fetch_and_watch_it():
+    """Fetched by the stage, a URL was never fetched again (treeverse/dvc#10258); a GitHub blob page's
+    URL gets the raw file's (public report 12). The commands are quoted for bash."""
+    url = "https://github.com/someone/my tweets/blob/main/labelled.csv?x=1&y=2"
+    with pytest.raises(DataError) as raised:
+        build_splits(replace(DEFAULTS, source="csv", csv_path=url), EXTERNAL)
+    raw = "https://raw.githubusercontent.com/someone/my tweets/main/labelled.csv?x=1&y=2"
+    target = f"{EXTERNAL.as_posix()}/labelled.csv"
+    assert str(raised.value).endswith(
+        f"then run again with -S data.csv_path={target}: dvc import-url '{raw}' {target} && dvc unfreeze {target}.dvc"
+    )
 
 
-def test_a_csv_url_that_answers_a_web_page_is_refused_before_training(web_page: str, monkeypatch):  # report 12
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    params = replace(DEFAULTS, source="csv", csv_path=web_page, timeout_s=5)
-    message = f"{web_page} answered a web page (HTML), not a data file; use the URL of the file itself"
-    with pytest.raises(DataError, match=re.escape(message)):
-        build_splits(params, EXTERNAL)
+def test_a_web_page_saved_as_the_csv_is_refused_as_one(tmp_path: Path):  # report 12, through `dvc import-url`
+    external = tmp_path / "external"
+    shutil.copytree(EXTERNAL / "tweeteval-sentiment", external / "tweeteval-sentiment")
+    csv = external / "labelled.csv"
+    shutil.copy(REPO / "tests/public_reports/12-github-blob.html", csv)
+    with pytest.raises(DataError, match=re.escape(f"{csv} is a web page (HTML), not a data file; use the URL")):
+        build_splits(replace(DEFAULTS, source="csv", csv_path=str(csv)), external)
 
 
 def test_a_github_blob_page_gets_its_raw_url():

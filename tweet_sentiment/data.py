@@ -8,6 +8,7 @@ dropped for one of `DROP_REASONS`.
 """
 
 import gzip
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,15 @@ from tweet_sentiment.text import decode_escapes, match_key, normalise
 COLUMNS = ["id", "text", "label"]
 # Why a row is not trained on, in the order they are tested (a row counts once, for the first): `unreadable`
 # is the input layer's (a record it could not read, or with no value), the rest cleaning's.
-DROP_REASONS = ("unreadable", "label_dropped", "empty_text", "conflicting_labels", "duplicate", "in_evaluation_split")
+DROP_REASONS = (
+    "unreadable",
+    "empty_label",
+    "label_dropped",
+    "empty_text",
+    "conflicting_labels",
+    "duplicate",
+    "in_evaluation_split",
+)
 SPLIT_SEED = 0  # fixed, not `seed`: runs that change the training seed are scored on the same held-out tweets
 
 
@@ -66,10 +75,15 @@ def all_kept(frame: pd.DataFrame) -> RowCount:
     return RowCount(read=len(frame), kept=len(frame))
 
 
+def restore_hint(path: Path) -> str:
+    """`<path>: file not found; restore it with `git checkout -- <path>``, the path quoted for bash."""
+    return f"{path}: file not found; restore it with `git checkout -- {shlex.quote(str(path))}`."
+
+
 def read_text(path: Path) -> str:
     """Read a UTF-8 text file, transparently gunzipping `.gz` files."""
     if not path.is_file():
-        raise DataError(f"{path}: file not found; restore it with `git checkout -- {path}`.")
+        raise DataError(restore_hint(path))
     raw = path.read_bytes()
     if path.suffix == ".gz":
         try:
@@ -153,7 +167,8 @@ def clean_training_pool(
 ) -> tuple[pd.DataFrame, RowCount]:
     """Decode, deduplicate, resolve conflicts, drop held-out tweets, normalise.
 
-    `raw` has COLUMNS; a None label (data.label_map drops it) drops the row.
+    `raw` has COLUMNS; an empty label (a blank cell of the user's CSV) drops the row
+    as `empty_label`, a None label (data.label_map drops it) as `label_dropped`.
     `unreadable` counts the source's records the input layer could not read:
     read, and dropped as `unreadable`.
     Tweets in `held_out_texts` (evaluation splits) are dropped as
@@ -162,7 +177,8 @@ def clean_training_pool(
     """
     count = RowCount(read=len(raw) + unreadable)
     count.dropped["unreadable"] = unreadable
-    frame = count.keep(raw, raw["label"].notna(), "label_dropped")
+    frame = count.keep(raw, raw["label"] != "", "empty_label")
+    frame = count.keep(frame, frame["label"].notna(), "label_dropped")
     frame = frame.assign(text=frame["text"].map(decode_escapes))
     frame = count.keep(frame, frame["text"].map(normalise) != "", "empty_text")
     frame = resolve_conflicts(frame, count)

@@ -6,9 +6,17 @@ labels to LABELS (`data.label_map`, names, or 0/1/2), and stops with a
 `DataError` that names the line and the fix for what no map can read. It lives
 apart from `data.py` so that only the stages that read a user's file depend on
 the input layer (`finetune` and `teacher` import `data.py` for `DataError`).
+
+Labels are matched by `label_key`, which ignores case, quote characters and
+punctuation, because a `-S data.label_map={...}` key can hold none of them (DVC
+parses `-S` with Hydra's override grammar, whose unquoted dict keys take letters,
+digits, spaces and a few signs): `{I cant tell: null}` maps a file's `I can't tell`.
 """
 
+import json
+import logging
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
@@ -21,7 +29,35 @@ from tweet_sentiment.inputs.tables import read_csv_table, refuse_repeated
 from tweet_sentiment.inputs.text import open_text
 from tweet_sentiment.labels import ID2LABEL, LABELS
 
+log = logging.getLogger(__name__)
+
 _INTEGER = re.compile(r"[+-]?\d+")
+_QUOTES = str.maketrans("", "", "'\"`\u00b4\u2018\u2019\u201c\u201d")
+_NOT_WORD = re.compile(r"[\W_]+")  # Unicode-aware: letters and digits of every script are words
+# What a file's label says when it means "no sentiment", as words of its `label_key`
+# (CrowdFlower's "No emotion toward brand or product", "None", "Neither").
+NEUTRAL_WORDS = ("no emotion", "no sentiment", "no opinion", "none", "neither", "objective")
+EMPTY_LABEL = ""  # a row whose label is blank: dropped and counted as `empty_label` (data.py)
+
+
+def label_key(value: object) -> str:
+    """How a label is matched: case, quote characters and punctuation ignored (`I can't tell` -> `i cant tell`);
+    an integer as its number (`-1`, `+1` -> `1`)."""
+    text = str(value).strip()
+    if _INTEGER.fullmatch(text):
+        return str(int(text))
+    return " ".join(_NOT_WORD.split(text.translate(_QUOTES).casefold())).strip()
+
+
+def _hydra_key(value: str) -> str | None:
+    """`value` as a `-S` dict key that matches it (case kept), or None where Hydra's grammar cannot hold it."""
+    if _INTEGER.fullmatch(value.strip()):
+        return str(int(value))
+    key = " ".join(_NOT_WORD.split(value.translate(_QUOTES))).strip()
+    # Hydra reads these as other types, and takes only ASCII in an unquoted key.
+    if not key or not key.isascii() or key.lower() in {"null", "true", "false"}:
+        return None
+    return key
 
 
 def _header_hint(header: list[str]) -> str:
@@ -50,26 +86,39 @@ def _distinct(values: Iterable[str]) -> list[str]:
     """Each label once, case-insensitively, as first spelled."""
     first: dict[str, str] = {}
     for value in values:
-        first.setdefault(value.lower(), value)
+        first.setdefault(label_key(value), value)
     return list(first.values())
 
 
-def _suggested_map(values: Iterable[str], label_map: Mapping) -> str:
-    """A `-S 'data.label_map={...}'`: `label_map` plus a guess for each label of `values` it leaves unknown.
+def _guess(value: str) -> str | None:
+    """The label a file's label name says (`Extremely Negative`, `No emotion toward ...`), or None."""
+    words = f" {label_key(value)} "
+    if any(f" {phrase} " in words for phrase in NEUTRAL_WORDS):
+        return LABELS[1]
+    return next((name for name in LABELS if name in words), None)
 
-    Numbers are guessed by rank (`_by_rank`); a name that contains a label's
-    name (`Extremely Negative`) gets it; any other name is dropped (null).
+
+def _suggested_map(values: Iterable[str], label_map: Mapping) -> str:
+    """A `-S 'data.label_map={...}'` to add to the `dvc exp run` that failed: `label_map` plus a guess for each label
+    of `values` it leaves unknown, quoted so that bash and DVC take it as printed.
+
+    Numbers are guessed by rank (`_by_rank`); a name that says its label
+    (`Extremely Negative`, `No emotion toward brand or product`) gets it; any other
+    name is dropped (null). Where a label cannot be a `-S` key (another script), the
+    map is given as YAML for params.yaml instead.
     """
     suggestion = {str(key): name for key, name in label_map.items()}
-    known = {key.strip().lower() for key in suggestion} | set(LABELS)
-    unknown = _distinct(value for value in values if value.lower() not in known)
+    known = {label_key(key) for key in suggestion} | set(LABELS)
+    unknown = _distinct(value for value in values if value and label_key(value) not in known)
     numbers = sorted((value for value in unknown if _INTEGER.fullmatch(value)), key=int)
     suggestion |= {value: _by_rank(rank, len(numbers)) for rank, value in enumerate(numbers)}
-    for value in unknown:
-        if value not in numbers:
-            suggestion[value] = next((name for name in LABELS if name in value.lower()), None)
-    pairs = ", ".join(f"{key}: {'null' if name is None else name}" for key, name in suggestion.items())
-    return f"-S 'data.label_map={{{pairs}}}'"
+    suggestion |= {value: _guess(value) for value in unknown if value not in numbers}
+    keys = {value: _hydra_key(value) for value in suggestion}
+    if None in keys.values():
+        as_yaml = json.dumps(suggestion, ensure_ascii=False)  # JSON is YAML's flow style
+        return f"in params.yaml, under data: `label_map: {as_yaml}`"
+    pairs = ", ".join(f"{keys[key]}: {'null' if name is None else name}" for key, name in suggestion.items())
+    return f"-S {shlex.quote(f'data.label_map={{{pairs}}}')}"
 
 
 def _label_lookup(source: str, values: list[str], label_map: Mapping | None) -> dict[str, str | None]:
@@ -80,7 +129,7 @@ def _label_lookup(source: str, values: list[str], label_map: Mapping | None) -> 
     """
     lookup = {name: name for name in LABELS}
     if label_map:
-        mapped = {str(k).strip().lower(): v if v is None else str(v).strip().lower() for k, v in label_map.items()}
+        mapped = {label_key(k): v if v is None else str(v).strip().lower() for k, v in label_map.items()}
         return lookup | mapped
     numbers = sorted({v for v in values if _INTEGER.fullmatch(v)}, key=int)
     if numbers and numbers != ["0", "1", "2"]:
@@ -93,18 +142,25 @@ def _label_lookup(source: str, values: list[str], label_map: Mapping | None) -> 
 
 
 def _labels(source: str, values: list[str], lines: list[int], label_map: Mapping | None) -> list[str | None]:
-    """Each row's label name, or None where data.label_map drops it; DataError names the first bad line."""
-    lookup = _label_lookup(source, values, label_map)
+    """Each row's label name, None where data.label_map drops it, or EMPTY_LABEL where it is blank.
+
+    DataError names the first line with a label that neither the map nor the names know.
+    """
+    lookup = _label_lookup(source, [value for value in values if value], label_map)
     for line, value in zip(lines, values, strict=True):
-        if not value:
-            raise DataError(f"{source}:{line}: empty label; fill it in or delete the row.")
-        if value.lower() not in lookup:
-            unknown = ", ".join(_distinct(v for v in values if v.lower() not in lookup))
+        if value and label_key(value) not in lookup:
+            unknown = ", ".join(_distinct(v for v in values if v and label_key(v) not in lookup))
             raise DataError(
                 f"{source}:{line}: unknown label {value!r} (unknown in this file: {unknown}); map each to "
                 f"{', '.join(LABELS)} or drop it with null: {_suggested_map(values, label_map or {})}."
             )
-    return [lookup[value.lower()] for value in values]
+    blank = [line for line, value in zip(lines, values, strict=True) if not value]
+    if blank:
+        shown = ", ".join(map(str, blank[:10])) + (" ..." if len(blank) > 10 else "")
+        log.warning(
+            "%s: %d row(s) with an empty label, not trained on (lines %s); fill them in", source, len(blank), shown
+        )
+    return [lookup[label_key(value)] if value else EMPTY_LABEL for value in values]
 
 
 def _lost_reason(fields: list[str]) -> Rejection | None:

@@ -100,7 +100,7 @@ class TrainParams:
 
 @dataclass(frozen=True)
 class TeacherParams:
-    """The `teacher` stage (frozen: `dvc repro -s teacher`) and distillation into `finetune` (docs/distillation.md)."""
+    """The `teacher` stage (frozen: docs/distillation.md reruns it) and distillation into `finetune`."""
 
     model: str  # the teacher's base model: a hub id, a local dir, or all-mpnet-base-v2 from its wheels
     lr: float = rules(POSITIVE)

@@ -12,11 +12,13 @@ source also returns what became of every row it read, by source name.
 
 import logging
 import re
+import shlex
 import subprocess
 import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pandas as pd
 
@@ -28,6 +30,7 @@ from tweet_sentiment.data import (
     hold_out,
     read_semeval_pool,
     read_tweeteval_split,
+    restore_hint,
 )
 from tweet_sentiment.inputs.accounting import ReadCount
 from tweet_sentiment.labels import LABELS
@@ -74,12 +77,19 @@ def embedded_splits(external: Path) -> tuple[Splits, Counts]:
 _GITHUB_BLOB = re.compile(r"https?://github\.com/([^/]+)/([^/]+)/blob/(.+)")
 
 
-def _raw_url_hint(url: str) -> str:
-    """Where the file behind a web page's URL is: GitHub's raw host for a blob page, else the page's Raw link."""
+def _file_url(url: str) -> str:
+    """The URL of the file itself: GitHub's raw host for a blob page, else `url`."""
     blob = _GITHUB_BLOB.match(url)
     if blob:
         owner, repo, rest = blob.groups()
-        return f"use the raw file's URL, https://raw.githubusercontent.com/{owner}/{repo}/{rest}"
+        return f"https://raw.githubusercontent.com/{owner}/{repo}/{rest}"
+    return url
+
+
+def _raw_url_hint(url: str) -> str:
+    """Where the file behind a web page's URL is: GitHub's raw host for a blob page, else the page's Raw link."""
+    if _file_url(url) != url:
+        return f"use the raw file's URL, {_file_url(url)}"
     return "use the URL of the file itself (a page's Raw or Download link), or save it under data/external/"
 
 
@@ -91,7 +101,7 @@ def _check_not_html(url: str, content_type: str, body: bytes) -> None:
     """
     start = body.lstrip()[:15].lower()
     if "html" in content_type.lower() or start.startswith((b"<!doctype html", b"<html")):
-        raise DataError(f"{url} answered a web page (HTML), not a data file; {_raw_url_hint(url)}.")
+        raise DataError(f"{url} is a web page (HTML), not a data file; {_raw_url_hint(url)}.")
 
 
 def _download(url: str, target: Path, timeout_s: float) -> None:
@@ -159,28 +169,50 @@ def missing_csv_message(path: Path) -> str:
     if _tracked_by_dvc(path):
         return f"data.csv_path {str(path)!r} is tracked by DVC but not here; run `dvc checkout` (or `dvc pull`)."
     if _tracked_by_git(path):
-        return f"{path}: file not found; restore it with `git checkout -- {path}`."
+        return restore_hint(path)
     return (
         f"data.csv_path {str(path)!r} is not here and not in git or DVC, so a queued experiment cannot see it: "
         "`git add` it (or `dvc add` it and `git add` its .dvc file), then queue the experiment again; or fix the path."
     )
 
 
+def url_import_commands(url: str, external: Path) -> tuple[str, str]:
+    """The commands that track `url` the DVC way, and where they put the copy to point data.csv_path at.
+
+    `dvc import-url` records the server's ETag, Content-MD5, Digest or Last-Modified
+    and size; `dvc unfreeze` makes every `dvc repro` compare them (one HEAD request)
+    and fetch the file again when they change (treeverse/dvc#10258: imports are frozen).
+    """
+    url = _file_url(url)
+    name = Path(urlparse(url).path).name or "tweets.csv"
+    target = (external / name).as_posix()
+    commands = [["dvc", "import-url", url, target], ["dvc", "unfreeze", f"{target}.dvc"]]
+    return " && ".join(shlex.join(argv) for argv in commands), target
+
+
 def _read_users_csv(params: DataParams, external: Path) -> tuple[pd.DataFrame, ReadCount]:
-    """The rows of data.csv_path (a file under `external`, or a URL fetched to a temporary file) and their count."""
+    """The rows of data.csv_path, a file under `external`, and their count.
+
+    A URL is refused with the DVC commands that track it: fetched by the stage, it
+    was never fetched again (DVC cannot see a change behind a URL a stage reads).
+    """
     if not params.csv_path:
-        raise DataError("data.source is `csv` but data.csv_path is empty; set it to a CSV path or URL.")
+        raise DataError("data.source is `csv` but data.csv_path is empty; set it to a CSV path under data/external/.")
+    if "://" in params.csv_path:
+        commands, target = url_import_commands(params.csv_path, external)
+        raise DataError(
+            f"data.csv_path {params.csv_path!r} is a URL, which this stage would read once and never again "
+            f"(DVC cannot see it change); let DVC fetch and watch it, then run again with "
+            f"-S {shlex.quote(f'data.csv_path={target}')}: {commands}"
+        )
     formats = {"id_column": params.id_column, "delimiter": params.delimiter, "label_map": params.label_map}
     source = Path(params.csv_path)
-    if "://" not in params.csv_path:
-        _check_declared(source, external)
-        if not source.is_file():
-            raise DataError(missing_csv_message(source))
-        return read_labelled_csv(str(source), params.text_column, params.label_column, **formats)
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "tweets.csv"
-        _download(params.csv_path, source, params.timeout_s)
-        return read_labelled_csv(str(source), params.text_column, params.label_column, **formats)
+    _check_declared(source, external)
+    if not source.is_file():
+        raise DataError(missing_csv_message(source))
+    with source.open("rb") as file:  # what `dvc import-url` of a web page's URL saves
+        _check_not_html(str(source), "", file.read(64))
+    return read_labelled_csv(str(source), params.text_column, params.label_column, **formats)
 
 
 def _check_every_class(train: pd.DataFrame, params: DataParams, users: RowCount) -> None:

@@ -30,7 +30,11 @@ def write_logits(path: Path, key: str, keys: list, logits: np.ndarray) -> None:
 
 def read_logits(path: Path, key: str) -> tuple[list[str], np.ndarray]:
     """The keys (n,) and logits (n, len(LABELS)) of a file `write_logits` wrote; DataError naming what is wrong."""
-    rerun = "rerun `dvc repro -s teacher`, or set teacher.weight: 0 to train without a teacher"
+    # A frozen stage: `dvc repro teacher` alone skips it.
+    rerun = (
+        "rerun the teacher (`dvc unfreeze teacher && dvc repro teacher && dvc freeze teacher`), "
+        "or set teacher.weight: 0 to train without a teacher"
+    )
     try:
         frame = pd.read_csv(path, dtype={key: str}, keep_default_na=False)
     except FileNotFoundError as error:
