@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import clone_repo, run, set_params
 from tests.test_drift import SETTINGS, synthetic
 from tests.test_score import errors_of, run_cli
 from tweet_sentiment.drift import command as drift_command
@@ -242,3 +243,37 @@ def test_a_semicolon_csv_given_a_comma_is_refused_naming_the_semicolon(tmp_path:
     assert "09-semicolon.csv" in error and "the header line has no ','" in error, error
     assert "splits on ';'" in error and "set the separator to ';'" in error, error
     assert outputs(out) == []
+
+
+# 08: a CrowdFlower export whose labels hold an apostrophe (`I can't tell`) and a neutral class in words
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["08a-brand-emotion.csv", "08b-brand-emotion-no-blank-label.csv"])
+def test_the_suggested_label_map_pastes_into_bash_and_training_starts_with_three_classes(tmp_path: Path, name: str):
+    """The printed fix once broke bash's quoting, then DVC's parser, and dropped the neutral class."""
+    repo = clone_repo(tmp_path / "repo")
+    shutil.copy(REPORTS / name, repo / "data/external" / name)
+    run(["git", "add", f"data/external/{name}"], cwd=repo)
+    set_params(repo, epochs=1, max_eval_samples=64)
+    user = (
+        f"dvc exp run -S data.source=csv -S data.csv_path=data/external/{name} -S data.text_column=tweet_text "
+        "-S data.label_column=is_there_an_emotion_directed_at_a_brand_or_product"
+    )
+    refused = run(["bash", "-c", f"{user} finetune"], cwd=repo, check=False, timeout=600)
+    assert refused.returncode != 0
+    [message] = [line for line in refused.stderr.splitlines() if "unknown label" in line]
+    suggestion = message.split("drop it with null: ", 1)[1].removesuffix(".")
+    assert suggestion == (
+        "-S 'data.label_map={Positive emotion: positive, Negative emotion: negative, "
+        "No emotion toward brand or product: neutral, I cant tell: null}'"
+    )
+    run(["bash", "-c", f"{user} {suggestion} finetune"], cwd=repo, timeout=900)  # pasted as printed
+    data = json.loads((repo / "metrics/data.json").read_text())
+    blank = 1 if name.startswith("08a") else 0
+    assert data["sources"]["csv"]["dropped"]["empty_label"] == blank
+    assert data["sources"]["csv"]["dropped"]["label_dropped"] == 5  # `I can't tell`, mapped to null
+    assert data["train"]["rows"] == data["sources"]["csv"]["kept"]
+    assert all(data["train"][label] > 0 for label in ("negative", "neutral", "positive")), data["train"]
+    assert data["train"]["neutral"] >= 190  # "No emotion toward brand or product": 200 rows before cleaning
+    assert (repo / "models/finetuned/model.safetensors").is_file()  # trained on them

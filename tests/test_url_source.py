@@ -75,7 +75,7 @@ def test_a_url_source_is_fetched_again_when_it_changes_and_only_then(served, tmp
     assert refused.returncode != 0
     match = re.search(r"then run again with -S (\S+): (dvc import-url .*)$", refused.stderr, re.MULTILINE)
     assert match, refused.stderr
-    csv_path, commands = match["1"].removeprefix("data.csv_path="), match["2"]
+    csv_path, commands = match[1].removeprefix("data.csv_path="), match[2]
     assert csv_path == "data/external/tweets.csv"
     run(["bash", "-c", commands], cwd=repo, no_proxy="127.0.0.1")  # pasted as printed
     set_params(repo, **{"data.csv_path": csv_path})
