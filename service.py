@@ -25,7 +25,7 @@ anything parses it, and a client error is one WARNING line in the log, no traceb
 
 Each prediction gets a `request_id`; with `TWEET_SENTIMENT_QUERY_LOG` set, each
 is also written to the query log (tweet_sentiment/serving/querylog.py) that
-`python -m tweet_sentiment.drift` reads.
+`python -m tweet_sentiment.monitor.drift` reads.
 
 The model is loaded strictly: before any worker starts, `bentoml serve` checks
 it once and exits with one line naming the problem (no head, wrong labels, no
@@ -48,27 +48,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tweet_sentiment.labels import LABELS, ModelLoadError
-from tweet_sentiment.serving.bentoml_instruments import bound_endpoint_labels
-from tweet_sentiment.serving.feedback import FeedbackLedger
-from tweet_sentiment.serving.http import (
-    RequestGuard,
+from tweet_sentiment.core.labels import LABELS, ModelLoadError
+from tweet_sentiment.serving.bentoml_hooks import (
     cache_response_media_types,
+    cap_batching_wait,
     guard_body_parsing,
     quiet_client_error_tracebacks,
 )
+from tweet_sentiment.serving.bentoml_instruments import bound_endpoint_labels
+from tweet_sentiment.serving.feedback import FeedbackLedger
+from tweet_sentiment.serving.http import RequestGuard
 from tweet_sentiment.serving.identity import UNREGISTERED, ServedModel
-from tweet_sentiment.serving.predictor import Predictor
-from tweet_sentiment.serving.prometheus import ServiceMetrics
-from tweet_sentiment.serving.querylog import QueryLog, RequestIds, client_id, request_id_key
-from tweet_sentiment.serving.requests import (
+from tweet_sentiment.serving.limits import (
     MAX_BATCH,
     MAX_TWEETS_PER_REQUEST,
     SUB_BATCH,
     Tweet,
-    cap_batching_wait,
     logger,
 )
+from tweet_sentiment.serving.predictor import Predictor
+from tweet_sentiment.serving.prometheus import ServiceMetrics
+from tweet_sentiment.serving.querylog import QueryLog, RequestIds, client_id, request_id_key
 from tweet_sentiment.serving.runtimes import model_version, read_runtime
 from tweet_sentiment.serving.settings import Settings, SettingsError, check_query_log
 

@@ -30,14 +30,14 @@ sys.path.insert(0, str(REPO))  # spawned inference workers re-import this file, 
 import litserve as ls  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
-from tweet_sentiment.serving.predictor import Predictor  # noqa: E402
-from tweet_sentiment.serving.requests import (  # noqa: E402
+from tweet_sentiment.serving.limits import (  # noqa: E402
     MAX_BATCH_WAIT_S,
     MAX_TWEETS_PER_REQUEST,
     PARALLEL_BATCHES,
     SUB_BATCH,
     Tweet,
 )
+from tweet_sentiment.serving.predictor import Predictor  # noqa: E402
 
 WORKERS = 2  # inference processes, as the service's 2 workers (TWEET_SENTIMENT_WORKERS)
 # Requests per batch: 32 clients over 2 workers keep about 16 requests waiting on each, so

@@ -39,8 +39,7 @@ from fastapi import FastAPI  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 from ray import serve  # noqa: E402
 
-from tweet_sentiment.serving.predictor import Predictor  # noqa: E402
-from tweet_sentiment.serving.requests import (  # noqa: E402
+from tweet_sentiment.serving.limits import (  # noqa: E402
     MAX_BATCH,
     MAX_BATCH_WAIT_S,
     MAX_TWEETS_PER_REQUEST,
@@ -48,6 +47,7 @@ from tweet_sentiment.serving.requests import (  # noqa: E402
     SUB_BATCH,
     Tweet,
 )
+from tweet_sentiment.serving.predictor import Predictor  # noqa: E402
 
 REPLICAS = 2  # as the service's 2 workers (TWEET_SENTIMENT_WORKERS)
 BATCH_WAIT_S = MAX_BATCH_WAIT_S  # 5 ms: the cap on the service's own batching wait

@@ -30,7 +30,7 @@ log "at commit $(git rev-parse HEAD)"
 
 if [[ -n "${CLUSTER_SPEC:-}" ]]; then
   # PET_* variables: torchrun's rendezvous across Vertex AI's replicas (none for one replica).
-  rendezvous="$(python -m tweet_sentiment.distributed)"   # an assignment: a failure stops the script
+  rendezvous="$(python -m tweet_sentiment.train.ddp)"   # an assignment: a failure stops the script
   eval "$rendezvous"
 fi
 

@@ -34,7 +34,7 @@ from benchmarks_md import machine, replace_section
 
 sys.path.insert(0, str(REPO))
 
-from tweet_sentiment.params import Params, load_params
+from tweet_sentiment.core.params import Params, load_params
 from tweet_sentiment.serving.runtimes import read_runtime
 
 HEADING = "## Quality or speed: the served model per base model"

@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks_md import machine, replace_section  # noqa: E402
 
-from tweet_sentiment.optimize import tweets_per_second  # noqa: E402
+from tweet_sentiment.optimize.choose import tweets_per_second  # noqa: E402
 from tweet_sentiment.score.command import BATCH_SIZE  # noqa: E402
 from tweet_sentiment.serving.predictor import Predictor  # noqa: E402
 from tweet_sentiment.serving.runtimes import read_runtime  # noqa: E402

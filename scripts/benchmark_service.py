@@ -54,12 +54,12 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks_md import machine, replace_preamble, replace_section  # noqa: E402
 
-from tweet_sentiment.hardware import cpu_has_fast_bf16  # noqa: E402
-from tweet_sentiment.labels import LABEL2ID  # noqa: E402
-from tweet_sentiment.optimize import calibration_tweets, tweets_per_second  # noqa: E402
-from tweet_sentiment.params import load_params  # noqa: E402
-from tweet_sentiment.quantize import build_candidates  # noqa: E402
-from tweet_sentiment.scores import headline_scores  # noqa: E402
+from tweet_sentiment.core.hardware import cpu_has_fast_bf16  # noqa: E402
+from tweet_sentiment.core.labels import LABEL2ID  # noqa: E402
+from tweet_sentiment.core.metrics import headline_scores  # noqa: E402
+from tweet_sentiment.core.params import load_params  # noqa: E402
+from tweet_sentiment.optimize.choose import calibration_tweets, tweets_per_second  # noqa: E402
+from tweet_sentiment.optimize.quantize import build_candidates  # noqa: E402
 from tweet_sentiment.serving.predictor import Predictor  # noqa: E402
 from tweet_sentiment.serving.runtimes import read_runtime  # noqa: E402
 from tweet_sentiment.serving.tokenizer import TweetTokenizer  # noqa: E402

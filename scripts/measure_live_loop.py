@@ -25,9 +25,9 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tweet_sentiment.evaluation import labels_of  # noqa: E402
-from tweet_sentiment.live.stream import read_stream  # noqa: E402
-from tweet_sentiment.scores import headline_scores  # noqa: E402
+from tweet_sentiment.core.metrics import headline_scores  # noqa: E402
+from tweet_sentiment.evaluate.splits import labels_of  # noqa: E402
+from tweet_sentiment.monitor.live.stream import read_stream  # noqa: E402
 from tweet_sentiment.serving.predictor import Predictor  # noqa: E402
 from tweet_sentiment.serving.querylog import RequestIds  # noqa: E402
 from tweet_sentiment.serving.runtimes import model_version  # noqa: E402

@@ -36,12 +36,12 @@ sys.path.insert(0, str(REPO / "scripts"))
 from benchmark_service import LoadResult, bento_request, drive, original_request, start_bento  # noqa: E402
 from benchmarks_md import machine, replace_section  # noqa: E402
 
+from tweet_sentiment.core.text import normalise  # noqa: E402
+from tweet_sentiment.serving.limits import PARALLEL_BATCHES, SUB_BATCH  # noqa: E402
 from tweet_sentiment.serving.predictor import Predictor, results_of, softmax  # noqa: E402
 from tweet_sentiment.serving.prometheus import ServiceMetrics  # noqa: E402
 from tweet_sentiment.serving.querylog import QueryLog, RequestIds  # noqa: E402
-from tweet_sentiment.serving.requests import PARALLEL_BATCHES, SUB_BATCH  # noqa: E402
 from tweet_sentiment.serving.runtimes import model_version, read_runtime  # noqa: E402
-from tweet_sentiment.text import normalise  # noqa: E402
 
 HEADING = "## One tweet, one client: where the time goes"
 

@@ -44,8 +44,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from tweet_sentiment import paths
-from tweet_sentiment.params import Params, load_params
+from tweet_sentiment.core import paths
+from tweet_sentiment.core.params import Params, load_params
 
 log = logging.getLogger("sweep")
 TAPT = {"epochs": 1, "lr": 1e-4, "batch_size": 64, "mlm_probability": 0.15}
@@ -82,10 +82,10 @@ def with_changes(params: Params, changes: dict[str, float | int]) -> Params:
 
 def prepare_splits(work: Path, tokenizer_dir: Path) -> None:
     """Normalised train (pickle), tokenized val/test/val_synthetic_emoji and the test emoji mask, under `work`."""
-    from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
-    from tweet_sentiment.modeling import load_tokenizer
-    from tweet_sentiment.text import has_emoji, normalise
-    from tweet_sentiment.tokenized import TokenizedSplit
+    from tweet_sentiment.core.text import has_emoji, normalise
+    from tweet_sentiment.data.augmentation import EmojiRanking, add_emoji
+    from tweet_sentiment.data.tokenized import TokenizedSplit
+    from tweet_sentiment.train.models import load_tokenizer
 
     params = load_params()
     tokenizer = load_tokenizer(str(tokenizer_dir))
@@ -107,7 +107,7 @@ def upcast_base_model(source: Path, target: Path) -> None:
     import torch
     from transformers import AutoModel
 
-    from tweet_sentiment.modeling import load_tokenizer
+    from tweet_sentiment.train.models import load_tokenizer
 
     AutoModel.from_pretrained(source, dtype=torch.float32).save_pretrained(target)
     load_tokenizer(str(source)).save_pretrained(target)
@@ -131,7 +131,7 @@ def continue_pretraining(base: Path, work: Path, target: Path, seed: int, limit:
     )
     from transformers.utils import logging as hf_logging
 
-    from tweet_sentiment.modeling import load_tokenizer
+    from tweet_sentiment.train.models import load_tokenizer
 
     torch.set_num_threads(1)
     hf_logging.set_verbosity_error()
@@ -196,12 +196,12 @@ def train_and_score(setting: str, seed: int, base: Path, work: Path, limit: int 
     from transformers import set_seed
     from transformers.utils import logging as hf_logging
 
-    from tweet_sentiment.distillation.student import training_set
-    from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
-    from tweet_sentiment.modeling import load_classifier, load_tokenizer
-    from tweet_sentiment.scores import headline_scores, per_class_scores
-    from tweet_sentiment.tokenized import TokenizedSplit
-    from tweet_sentiment.training import build_trainer, finetune
+    from tweet_sentiment.core.metrics import headline_scores, per_class_scores
+    from tweet_sentiment.data.augmentation import EmojiRanking, add_emoji
+    from tweet_sentiment.data.tokenized import TokenizedSplit
+    from tweet_sentiment.train.distillation.student import training_set
+    from tweet_sentiment.train.models import load_classifier, load_tokenizer
+    from tweet_sentiment.train.trainer import build_trainer, finetune
 
     torch.set_num_threads(1)
     hf_logging.set_verbosity_error()  # also turns the Trainer's progress bars off: many runs share one log
@@ -358,8 +358,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.base_model is None:
-        from tweet_sentiment.modeling import resolve_model_source
-        from tweet_sentiment.split_wheels import resolve_base_model
+        from tweet_sentiment.train.models import resolve_model_source
+        from tweet_sentiment.train.wheels import resolve_base_model
 
         args.base_model = resolve_model_source(resolve_base_model(load_params().base_model))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -39,7 +39,7 @@ PYTHON="$REPO_DIR/.venv/bin/python"
 SPEC="${SPEC_FILE:-${TMPDIR:-/tmp}/$JOB_NAME.yaml}"
 gpu_args=()
 [[ -n "${GPU_TYPE:-}" ]] && gpu_args=(--gpu-type "$GPU_TYPE" --gpu-count "${GPU_COUNT:-1}")
-(cd "$REPO_DIR" && "$PYTHON" -m tweet_sentiment.vertex --image "$IMAGE" --repo-url "$REPO_URL" \
+(cd "$REPO_DIR" && "$PYTHON" -m tweet_sentiment.cloud.vertex --image "$IMAGE" --repo-url "$REPO_URL" \
   --git-ref "${GIT_REF:-main}" --service-account "$SERVICE_ACCOUNT" --machine-type "${MACHINE_TYPE:-n1-standard-8}" \
   "${gpu_args[@]}" --nodes "${NODES:-1}" --exp-name "$EXP_NAME" -- "$@") >"$SPEC"
 

@@ -1,7 +1,7 @@
 """DVC stage `download`: build the train/val/test splits (and `custom`, `live`, when held out) from `data.source`.
 
 Harvested feedback (the `harvest` stage) adds the `live` split and, with
-`live.train`, training rows (tweet_sentiment/live/mixing.py).
+`live.train`, training rows (tweet_sentiment/monitor/live/mixing.py).
 
 `metrics/data.json` holds each split's size and labels, and under `sources`
 what became of every row each source read (kept, or dropped by reason).
@@ -10,13 +10,13 @@ what became of every row each source read (kept, or dropped by reason).
 import json
 import logging
 
-from tweet_sentiment import paths
-from tweet_sentiment.data import RowCount, split_statistics
-from tweet_sentiment.evaluation import HELD_OUT_SPLITS
-from tweet_sentiment.live.mixing import add_live, read_harvested
-from tweet_sentiment.params import Params
-from tweet_sentiment.sources import USER_SOURCE, build_splits
-from tweet_sentiment.stage import run_stage
+from tweet_sentiment.core import paths
+from tweet_sentiment.core.params import Params
+from tweet_sentiment.core.stage import run_stage
+from tweet_sentiment.data.cleaning import RowCount, split_statistics
+from tweet_sentiment.data.sources import USER_SOURCE, build_splits
+from tweet_sentiment.evaluate.splits import HELD_OUT_SPLITS
+from tweet_sentiment.monitor.live.mixing import add_live, read_harvested
 
 log = logging.getLogger("download")
 

@@ -11,7 +11,7 @@ test's 12,284) is also scored in two parts, `<split>_emoji` and
 `val_synthetic_emoji` scores its tweets with emoji drawn for their labels as
 training's are (another seed): the split to choose `tokenize.emoji_share` on,
 never test. The robustness table scores a seeded sample of the test split under
-each shift of `tweet_sentiment.robustness`.
+each shift of `tweet_sentiment.evaluate.robustness`.
 """
 
 import logging
@@ -21,16 +21,16 @@ import numpy as np
 import pandas as pd
 from dvclive import Live
 
-from tweet_sentiment import paths
-from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
-from tweet_sentiment.evaluation import evaluation_frame, scored_splits
-from tweet_sentiment.labels import LABEL2ID, LABELS
-from tweet_sentiment.params import Params
-from tweet_sentiment.robustness import robustness_table
-from tweet_sentiment.scores import headline_scores, per_class_scores
+from tweet_sentiment.core import paths
+from tweet_sentiment.core.labels import LABEL2ID, LABELS
+from tweet_sentiment.core.metrics import headline_scores, per_class_scores
+from tweet_sentiment.core.params import Params
+from tweet_sentiment.core.stage import run_stage
+from tweet_sentiment.core.text import has_emoji
+from tweet_sentiment.data.augmentation import EmojiRanking, add_emoji
+from tweet_sentiment.evaluate.robustness import robustness_table
+from tweet_sentiment.evaluate.splits import evaluation_frame, scored_splits
 from tweet_sentiment.serving.predictor import Predictor
-from tweet_sentiment.stage import run_stage
-from tweet_sentiment.text import has_emoji
 
 log = logging.getLogger("evaluate")
 

@@ -11,9 +11,12 @@ import sys
 from dvclive import Live
 from transformers import set_seed
 
-from tweet_sentiment import paths
-from tweet_sentiment.distillation.student import training_set
-from tweet_sentiment.distributed import (
+from tweet_sentiment.core import paths
+from tweet_sentiment.core.hardware import use_bf16_training
+from tweet_sentiment.core.params import Params
+from tweet_sentiment.core.stage import run_stage
+from tweet_sentiment.data.tokenized import TokenizedSplit
+from tweet_sentiment.train.ddp import (
     is_main_process,
     is_node_main_process,
     launched_by_torchrun,
@@ -23,13 +26,10 @@ from tweet_sentiment.distributed import (
     wants_torchrun,
     world_size,
 )
-from tweet_sentiment.hardware import use_bf16_training
-from tweet_sentiment.modeling import load_classifier, load_tokenizer
-from tweet_sentiment.params import Params
-from tweet_sentiment.split_wheels import resolve_base_model
-from tweet_sentiment.stage import run_stage
-from tweet_sentiment.tokenized import TokenizedSplit
-from tweet_sentiment.training import build_trainer, finetune
+from tweet_sentiment.train.distillation.student import training_set
+from tweet_sentiment.train.models import load_classifier, load_tokenizer
+from tweet_sentiment.train.trainer import build_trainer, finetune
+from tweet_sentiment.train.wheels import resolve_base_model
 
 log = logging.getLogger("finetune")
 

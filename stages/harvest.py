@@ -1,6 +1,6 @@
 """DVC stage `harvest`: the query log's feedback as labelled tweets (data/live/feedback.csv) and metrics/live.json.
 
-Reads `live.log_dir` (tweet_sentiment/live/harvest.py says what is kept and why
+Reads `live.log_dir` (tweet_sentiment/monitor/live/harvest.py says what is kept and why
 not). The request-id key comes from `TWEET_SENTIMENT_REQUEST_ID_KEY`, as the
 service reads it; it is not a DVC dependency, so after setting it run
 `dvc repro --force -s harvest`.
@@ -11,16 +11,16 @@ import logging
 import os
 from pathlib import Path
 
-from tweet_sentiment import paths
-from tweet_sentiment.data import DataError
+from tweet_sentiment.core import paths
+from tweet_sentiment.core.params import Params
+from tweet_sentiment.core.stage import run_stage
+from tweet_sentiment.data.cleaning import DataError
+from tweet_sentiment.data.sources import embedded_evaluation_texts
 from tweet_sentiment.inputs.accounting import ReadCount
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.query_log import read_log
-from tweet_sentiment.live.harvest import harvest
-from tweet_sentiment.params import Params
+from tweet_sentiment.monitor.live.harvest import harvest
 from tweet_sentiment.serving.querylog import KEY_ENV
-from tweet_sentiment.sources import embedded_evaluation_texts
-from tweet_sentiment.stage import run_stage
 
 log = logging.getLogger("harvest")
 

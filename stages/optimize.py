@@ -1,6 +1,6 @@
 """DVC stage `optimize`: build candidate runtimes, score and time each as served, keep one.
 
-Candidates (tweet_sentiment/quantize.py) are scored on val and test through
+Candidates (tweet_sentiment/optimize/quantize.py) are scored on val and test through
 `Predictor`, the service's prediction path, and gated against the fp32 model.
 The chosen one is copied to `models/serving`, which `evaluate` scores and
 `package` ships. DVCLive writes every candidate's scores to `metrics/optimize`.
@@ -15,13 +15,13 @@ from pathlib import Path
 
 from dvclive import Live
 
-from tweet_sentiment import paths
-from tweet_sentiment.evaluation import EVAL_SPLITS, evaluation_frame
-from tweet_sentiment.optimize import BASELINE, Candidate, assess, calibration_tweets, check_candidates, choose
-from tweet_sentiment.params import Params
-from tweet_sentiment.quantize import CANDIDATES, build_candidates
+from tweet_sentiment.core import paths
+from tweet_sentiment.core.params import Params
+from tweet_sentiment.core.stage import run_stage
+from tweet_sentiment.evaluate.splits import EVAL_SPLITS, evaluation_frame
+from tweet_sentiment.optimize.choose import BASELINE, Candidate, assess, calibration_tweets, check_candidates, choose
+from tweet_sentiment.optimize.quantize import CANDIDATES, build_candidates
 from tweet_sentiment.serving.tokenizer import TweetTokenizer
-from tweet_sentiment.stage import run_stage
 
 log = logging.getLogger("optimize")
 

@@ -16,11 +16,11 @@ import bentoml
 import yaml
 from bentoml.exceptions import NotFound
 
-from tweet_sentiment import paths
-from tweet_sentiment.bento_archive import input_digest, write_reproducible_archive
-from tweet_sentiment.params import Params
+from tweet_sentiment.core import paths
+from tweet_sentiment.core.params import Params
+from tweet_sentiment.core.stage import run_stage
+from tweet_sentiment.release.bento_archive import input_digest, write_reproducible_archive
 from tweet_sentiment.serving.runtimes import ENGINE_PACKAGES, Runtime, read_runtime
-from tweet_sentiment.stage import run_stage
 
 log = logging.getLogger("package")
 BENTOFILE = Path("bentofile.yaml")

@@ -5,11 +5,11 @@ import logging
 
 import pandas as pd
 
-from tweet_sentiment import paths
-from tweet_sentiment.drift.checks import DriftSettings
-from tweet_sentiment.drift.reference import build_reference, save_reference
-from tweet_sentiment.params import Params
-from tweet_sentiment.stage import run_stage
+from tweet_sentiment.core import paths
+from tweet_sentiment.core.params import Params
+from tweet_sentiment.core.stage import run_stage
+from tweet_sentiment.monitor.drift.checks import DriftSettings
+from tweet_sentiment.monitor.drift.reference import build_reference, save_reference
 
 log = logging.getLogger("reference")
 

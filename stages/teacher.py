@@ -18,18 +18,18 @@ import pandas as pd
 from dvclive import Live
 from transformers import set_seed
 
-from tweet_sentiment import paths
-from tweet_sentiment.distillation.soft_targets import TRAIN_FILE, TRANSFER_FILE, write_logits
-from tweet_sentiment.distillation.teacher import predict_logits, teacher_scores
-from tweet_sentiment.distillation.transfer import transfer_set
-from tweet_sentiment.hardware import use_bf16_training
-from tweet_sentiment.modeling import load_classifier, load_tokenizer
-from tweet_sentiment.params import Params
-from tweet_sentiment.split_wheels import resolve_base_model
-from tweet_sentiment.stage import run_stage
-from tweet_sentiment.text import normalise
-from tweet_sentiment.tokenized import UNLABELLED, TokenizedSplit
-from tweet_sentiment.training import build_trainer, finetune
+from tweet_sentiment.core import paths
+from tweet_sentiment.core.hardware import use_bf16_training
+from tweet_sentiment.core.params import Params
+from tweet_sentiment.core.stage import run_stage
+from tweet_sentiment.core.text import normalise
+from tweet_sentiment.data.tokenized import UNLABELLED, TokenizedSplit
+from tweet_sentiment.train.distillation.soft_targets import TRAIN_FILE, TRANSFER_FILE, write_logits
+from tweet_sentiment.train.distillation.teacher import predict_logits, teacher_scores
+from tweet_sentiment.train.distillation.transfer import transfer_set
+from tweet_sentiment.train.models import load_classifier, load_tokenizer
+from tweet_sentiment.train.trainer import build_trainer, finetune
+from tweet_sentiment.train.wheels import resolve_base_model
 
 log = logging.getLogger("teacher")
 

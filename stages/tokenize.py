@@ -1,21 +1,21 @@
 """DVC stage `tokenize`: token ids of each normalised split with the base model's tokenizer.
 
 The training split first gets emoji on `tokenize.emoji_share` of its tweets
-(`tweet_sentiment/emoji_augmentation.py`): the pool has none to learn from.
+(`tweet_sentiment/data/augmentation.py`): the pool has none to learn from.
 """
 
 import logging
 
 import pandas as pd
 
-from tweet_sentiment import paths
-from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
-from tweet_sentiment.modeling import load_tokenizer
-from tweet_sentiment.params import Params
-from tweet_sentiment.split_wheels import resolve_base_model
-from tweet_sentiment.stage import run_stage
-from tweet_sentiment.text import normalise
-from tweet_sentiment.tokenized import TokenizedSplit
+from tweet_sentiment.core import paths
+from tweet_sentiment.core.params import Params
+from tweet_sentiment.core.stage import run_stage
+from tweet_sentiment.core.text import normalise
+from tweet_sentiment.data.augmentation import EmojiRanking, add_emoji
+from tweet_sentiment.data.tokenized import TokenizedSplit
+from tweet_sentiment.train.models import load_tokenizer
+from tweet_sentiment.train.wheels import resolve_base_model
 
 log = logging.getLogger("tokenize")
 

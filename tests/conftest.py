@@ -137,7 +137,7 @@ def model_dir(tmp_path_factory) -> Path:
     """A save_pretrained classifier dir (untrained head) as `finetune` writes it."""
     import torch
 
-    from tweet_sentiment.modeling import EMBEDDED_MODEL_ID, load_classifier, load_tokenizer
+    from tweet_sentiment.train.models import EMBEDDED_MODEL_ID, load_classifier, load_tokenizer
 
     path = tmp_path_factory.mktemp("model")
     torch.manual_seed(0)  # the new head's weights: the same model in every run

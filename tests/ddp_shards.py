@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tweet_sentiment.modeling import load_classifier, load_tokenizer
-from tweet_sentiment.params import load_params
-from tweet_sentiment.tokenized import TokenizedSplit
-from tweet_sentiment.training import build_trainer
+from tweet_sentiment.core.params import load_params
+from tweet_sentiment.data.tokenized import TokenizedSplit
+from tweet_sentiment.train.models import load_classifier, load_tokenizer
+from tweet_sentiment.train.trainer import build_trainer
 
 ROWS = 256
 FIRST_ROW_TOKEN = 1000  # token id of row 0; real ids, so the collator handles them as any tweet

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tweet_sentiment.bento_archive import input_digest, write_reproducible_archive
+from tweet_sentiment.release.bento_archive import input_digest, write_reproducible_archive
 
 
 def export_like_bentoml(directory: Path, target: Path, mtime: int) -> Path:

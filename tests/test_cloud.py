@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, run
-from tweet_sentiment import vertex
-from tweet_sentiment.vertex import custom_job_spec
+from tweet_sentiment.cloud import vertex
+from tweet_sentiment.cloud.vertex import custom_job_spec
 
 CLOUDBUILD = REPO / "cloudbuild.yaml"
 CHECK_JSONSCHEMA = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))

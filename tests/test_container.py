@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CLEAR_CASES, call, free_port, run
-from tweet_sentiment.labels import LABELS
+from tweet_sentiment.core.labels import LABELS
 
 pytestmark = [
     pytest.mark.slow,

@@ -6,7 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tweet_sentiment.data import (
+from tweet_sentiment.core.labels import LABELS
+from tweet_sentiment.core.text import match_key
+from tweet_sentiment.data.cleaning import (
     DataError,
     RowCount,
     clean_training_pool,
@@ -14,10 +16,8 @@ from tweet_sentiment.data import (
     read_tweeteval_split,
     resolve_conflicts,
 )
-from tweet_sentiment.labels import LABELS
-from tweet_sentiment.own_data import read_labelled_csv
-from tweet_sentiment.sources import embedded_splits
-from tweet_sentiment.text import match_key
+from tweet_sentiment.data.own_data import read_labelled_csv
+from tweet_sentiment.data.sources import embedded_splits
 
 EXTERNAL = Path(__file__).resolve().parents[1] / "data" / "external"
 

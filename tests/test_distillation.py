@@ -9,23 +9,23 @@ import pytest
 import torch
 from transformers import TrainingArguments
 
-from tweet_sentiment.data import DataError
-from tweet_sentiment.distillation.soft_targets import TRAIN_FILE, TRANSFER_FILE, read_logits, write_logits
-from tweet_sentiment.distillation.student import (
+from tweet_sentiment.core.labels import LABEL2ID, LABELS
+from tweet_sentiment.core.text import match_key
+from tweet_sentiment.data.cleaning import DataError
+from tweet_sentiment.data.sources import embedded_splits
+from tweet_sentiment.data.tokenized import UNLABELLED, TokenizedSplit
+from tweet_sentiment.train.distillation.soft_targets import TRAIN_FILE, TRANSFER_FILE, read_logits, write_logits
+from tweet_sentiment.train.distillation.student import (
     DistillationTrainer,
     WithTeacherLogits,
     distillation_set,
     soft_loss,
     training_set,
 )
-from tweet_sentiment.distillation.teacher import teacher_scores
-from tweet_sentiment.distillation.transfer import read_texts, transfer_set
-from tweet_sentiment.labels import LABEL2ID, LABELS
-from tweet_sentiment.modeling import EMBEDDED_MODEL_ID, load_tokenizer
-from tweet_sentiment.sources import embedded_splits
-from tweet_sentiment.text import match_key
-from tweet_sentiment.tokenized import UNLABELLED, TokenizedSplit
-from tweet_sentiment.training import class_weights, weighted_cross_entropy
+from tweet_sentiment.train.distillation.teacher import teacher_scores
+from tweet_sentiment.train.distillation.transfer import read_texts, transfer_set
+from tweet_sentiment.train.models import EMBEDDED_MODEL_ID, load_tokenizer
+from tweet_sentiment.train.trainer import class_weights, weighted_cross_entropy
 
 REPO = Path(__file__).resolve().parents[1]
 TRANSFER = REPO / "data/external/tweeteval-other"

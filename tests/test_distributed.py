@@ -11,8 +11,9 @@ from transformers import DataCollatorWithPadding
 
 from tests.conftest import ONE_CANDIDATE, REPO, run, tool_env
 from tests.ddp_shards import ROWS, synthetic_split
-from tweet_sentiment import distributed
-from tweet_sentiment.distributed import (
+from tweet_sentiment.core.params import ParamsError
+from tweet_sentiment.train import ddp as distributed
+from tweet_sentiment.train.ddp import (
     is_main_process,
     per_process_batch,
     torchrun_command,
@@ -20,8 +21,7 @@ from tweet_sentiment.distributed import (
     wants_torchrun,
     world_size,
 )
-from tweet_sentiment.modeling import load_classifier, load_tokenizer
-from tweet_sentiment.params import ParamsError
+from tweet_sentiment.train.models import load_classifier, load_tokenizer
 
 VERTEX_HOSTS = {
     "workerpool0": ["cmle-training-workerpool0-1a2b-0:2222"],
@@ -83,9 +83,9 @@ def untrained_loss(model_dir: Path) -> float:
 
 
 def test_the_training_image_gets_torchrun_settings_from_cluster_spec(monkeypatch, capsys):
-    """`python -m tweet_sentiment.distributed`, as docker/train-entrypoint.sh evals it on a Vertex AI replica."""
+    """`python -m tweet_sentiment.train.ddp`, as docker/train-entrypoint.sh evals it on a Vertex AI replica."""
     spec = {"cluster": VERTEX_HOSTS, "task": {"type": "workerpool1", "index": 0}}
-    command = ["python", "-m", "tweet_sentiment.distributed"]
+    command = ["python", "-m", "tweet_sentiment.train.ddp"]
     exports = run(command, cwd=REPO, CLUSTER_SPEC=json.dumps(spec)).stdout.splitlines()
     assert exports == [
         "export PET_NNODES=3",

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import recall_score
 
-from tweet_sentiment.drift import command, rates
-from tweet_sentiment.drift.checks import DriftSettings, mmd_permutation_test, run_checks
-from tweet_sentiment.drift.features import Features
-from tweet_sentiment.drift.reference import Reference, load_reference, save_reference
-from tweet_sentiment.labels import LABELS
+from tweet_sentiment.core.labels import LABELS
+from tweet_sentiment.monitor.drift import command, rates
+from tweet_sentiment.monitor.drift.checks import DriftSettings, mmd_permutation_test, run_checks
+from tweet_sentiment.monitor.drift.features import Features
+from tweet_sentiment.monitor.drift.reference import Reference, load_reference, save_reference
 from tweet_sentiment.serving.querylog import QueryLog, RequestIds
 from tweet_sentiment.serving.tokenizer import TokenCounts
 

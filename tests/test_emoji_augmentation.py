@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tweet_sentiment.emoji_augmentation import EmojiRanking, add_emoji
-from tweet_sentiment.text import normalise
+from tweet_sentiment.core.text import normalise
+from tweet_sentiment.data.augmentation import EmojiRanking, add_emoji
 
 RANKING = EmojiRanking.load()
 

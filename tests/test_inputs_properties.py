@@ -54,6 +54,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.inputs import locate
 from tweet_sentiment.inputs.accounting import LOSS_REASONS, ReadCount, Rejection
 from tweet_sentiment.inputs.encodings import ERRORS, UNDECODABLE
@@ -62,7 +63,6 @@ from tweet_sentiment.inputs.jsonlines import MAX_DEPTH, NonFinite
 from tweet_sentiment.inputs.query_log import NOT_A_RECORD, read_log
 from tweet_sentiment.inputs.tables import KEY_CHECK_RECORDS, MISSING, read_chunks, read_csv_table
 from tweet_sentiment.inputs.text import open_text
-from tweet_sentiment.labels import LABELS
 from tweet_sentiment.score import command
 from tweet_sentiment.score.scoring import OUTPUT_COLUMNS, SCORE_COLUMNS
 

@@ -52,49 +52,49 @@ ALLOWED = {
     "stages/reference.py:main:pandas.read_csv": PREPARED,
     "stages/teacher.py:read_prepared:pandas.read_csv": PREPARED,
     "stages/tokenize.py:main:pandas.read_csv": PREPARED,
-    "tweet_sentiment/drift/rates.py:_split:pandas.read_csv": PREPARED,
-    "tweet_sentiment/evaluation.py:evaluation_frame:pandas.read_csv": PREPARED,
-    "tweet_sentiment/optimize.py:calibration_tweets:pandas.read_csv": PREPARED,
-    "tweet_sentiment/distillation/student.py:distillation_set:pandas.read_csv": PREPARED,
+    "tweet_sentiment/monitor/drift/rates.py:_split:pandas.read_csv": PREPARED,
+    "tweet_sentiment/evaluate/splits.py:evaluation_frame:pandas.read_csv": PREPARED,
+    "tweet_sentiment/optimize/choose.py:calibration_tweets:pandas.read_csv": PREPARED,
+    "tweet_sentiment/train/distillation/student.py:distillation_set:pandas.read_csv": PREPARED,
     "tweet_sentiment/release/command.py:_timing_texts:pandas.read_csv": PREPARED + " (test.csv, to time a release)",
-    "tweet_sentiment/distillation/soft_targets.py:read_logits:pandas.read_csv": (
+    "tweet_sentiment/train/distillation/soft_targets.py:read_logits:pandas.read_csv": (
         "the teacher stage's logits CSV, written by `write_logits` beside it"
     ),
-    "tweet_sentiment/live/mixing.py:read_harvested:pandas.read_csv": (
+    "tweet_sentiment/monitor/live/mixing.py:read_harvested:pandas.read_csv": (
         "the `harvest` stage's output CSV (the query log itself is read through inputs.query_log)"
     ),
-    "tweet_sentiment/drift/reference.py:load_reference:json.loads": (
+    "tweet_sentiment/monitor/drift/reference.py:load_reference:json.loads": (
         "the metadata string inside the drift reference .npz the `reference` stage saved"
     ),
-    "tweet_sentiment/live/retrain.py:retrain:json.loads": "metrics/live.json, and the report the drift command wrote",
-    "tweet_sentiment/live/retrain.py:retrain:.read_text": "metrics/live.json, and the report the drift command wrote",
+    "tweet_sentiment/monitor/live/retrain.py:retrain:json.loads": "metrics/live.json and the drift report",
+    "tweet_sentiment/monitor/live/retrain.py:retrain:.read_text": "metrics/live.json and the drift report",
     "tweet_sentiment/release/gate.py:scores_at:json.loads": "metrics/*.json of a committed revision (dvc metrics)",
     "tweet_sentiment/release/command.py:_bento_at:json.loads": "the committed Bento info JSON the package stage wrote",
     "tweet_sentiment/release/report.py:render_plots:json.loads": "the stdout of `dvc plots diff --json`, not a file",
     "tweet_sentiment/release/report.py:gate_section:.read_text": "metrics/*.json of the workspace (dvc metrics)",
     # Model files the pipeline saved (save_pretrained, the optimize stage).
-    "tweet_sentiment/labels.py:config_labels:json.loads": "the model folder's config.json (save_pretrained)",
-    "tweet_sentiment/labels.py:config_labels:.read_text": "the model folder's config.json (save_pretrained)",
+    "tweet_sentiment/core/labels.py:config_labels:json.loads": "the model folder's config.json (save_pretrained)",
+    "tweet_sentiment/core/labels.py:config_labels:.read_text": "the model folder's config.json (save_pretrained)",
     "tweet_sentiment/serving/tokenizer.py:TweetTokenizer.__init__:json.loads": "the model's tokenizer_config.json",
     "tweet_sentiment/serving/tokenizer.py:TweetTokenizer.__init__:.read_text": "the model's tokenizer_config.json",
     "tweet_sentiment/serving/runtimes.py:read_runtime:json.loads": "the serving model's runtime JSON (optimize stage)",
     "tweet_sentiment/serving/runtimes.py:read_runtime:.read_text": "the serving model's runtime JSON (optimize stage)",
     "tweet_sentiment/serving/runtimes.py:weights_digest:.open": "hashes the model's weight files, bytes only",
     # Repository configuration and build inputs.
-    "tweet_sentiment/params.py:load_params:.read_text": "params.yaml",
+    "tweet_sentiment/core/params.py:load_params:.read_text": "params.yaml",
     "stages/package.py:main:.read_text": "bentofile.yaml",
-    "tweet_sentiment/bento_archive.py:input_digest:.open": "hashes the Bento's build inputs (repository files)",
-    "tweet_sentiment/bento_archive.py:write_reproducible_archive:tarfile.open": "the archive `bentoml export` wrote",
-    "tweet_sentiment/split_wheels.py:_unpack:.open": "the repository's split wheel parts and the zip they join to",
-    "tweet_sentiment/split_wheels.py:_unpack:zipfile.ZipFile": "the zip the repository's split wheel parts join to",
+    "tweet_sentiment/release/bento_archive.py:input_digest:.open": "hashes the Bento's build inputs (repository files)",
+    "tweet_sentiment/release/bento_archive.py:write_reproducible_archive:tarfile.open": "`bentoml export`'s archive",
+    "tweet_sentiment/train/wheels.py:_unpack:.open": "the repository's split wheel parts and the zip they join to",
+    "tweet_sentiment/train/wheels.py:_unpack:zipfile.ZipFile": "the zip the repository's split wheel parts join to",
     # Vendored data shipped in the repository (data/external, data/live-demo, docs).
-    "tweet_sentiment/data.py:read_text:.read_bytes": "vendored SemEval/TweetEval files under data/external",
-    "tweet_sentiment/distillation/transfer.py:read_texts:gzip.open": "vendored *_text.txt.gz transfer corpus",
-    "tweet_sentiment/drift/rates.py:build_streams:gzip.open": "the vendored docs sentences (drift rates' docs stream)",
-    "tweet_sentiment/emoji_augmentation.py:EmojiRanking.load:gzip.open": "the vendored emoji sentiment ranking CSV",
-    "tweet_sentiment/live/stream.py:read_stream:pandas.read_csv": "the vendored Apple demo stream (data/live-demo)",
+    "tweet_sentiment/data/cleaning.py:read_text:.read_bytes": "vendored SemEval/TweetEval files under data/external",
+    "tweet_sentiment/train/distillation/transfer.py:read_texts:gzip.open": "vendored *_text.txt.gz transfer corpus",
+    "tweet_sentiment/monitor/drift/rates.py:build_streams:gzip.open": "the vendored docs sentences",
+    "tweet_sentiment/data/augmentation.py:EmojiRanking.load:gzip.open": "the vendored emoji sentiment ranking CSV",
+    "tweet_sentiment/monitor/live/stream.py:read_stream:pandas.read_csv": "the vendored demo stream (data/live-demo)",
     # Not files at all, or files this product wrote a moment ago.
-    "tweet_sentiment/distributed.py:vertex_torchrun_env:json.loads": "Vertex AI's CLUSTER_SPEC environment variable",
+    "tweet_sentiment/train/ddp.py:vertex_torchrun_env:json.loads": "Vertex AI's CLUSTER_SPEC environment variable",
     "tweet_sentiment/serving/http.py:error_answer:json.loads": "an error body the service's own stack produced",
     "tweet_sentiment/score/shards.py:finished_errors:fsspec.open": (
         "OUT/_errors/*.csv that an earlier run of the scoring command wrote (counting its rows)"

@@ -9,6 +9,8 @@ loads only for the runtime it serves).
 """
 
 import ast
+import re
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -20,7 +22,7 @@ PACKAGE = "tweet_sentiment"
 # Plumbing that every stage runs but whose content no output depends on: param
 # values are tracked as params, paths are outs and deps, and stage.py only turns
 # known errors into one log line. Their imports are not followed either.
-PLUMBING = {f"{PACKAGE}/params.py", f"{PACKAGE}/paths.py", f"{PACKAGE}/stage.py"}
+PLUMBING = {f"{PACKAGE}/core/params.py", f"{PACKAGE}/core/paths.py", f"{PACKAGE}/core/stage.py"}
 DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text())
 
 
@@ -101,8 +103,8 @@ def test_the_bento_includes_exactly_what_the_service_imports():
     included = set(bentofile["include"])
     assert included == {"service.py", "models/serving/*"} | closure("service.py", follow_plumbing=True)
     # The service imports no training or drift code.
-    assert not any(f.startswith(f"{PACKAGE}/drift/") for f in included)
-    assert f"{PACKAGE}/training.py" not in included and f"{PACKAGE}/data.py" not in included
+    assert not any(f.startswith(f"{PACKAGE}/monitor/") for f in included)
+    assert f"{PACKAGE}/train/trainer.py" not in included and f"{PACKAGE}/data/cleaning.py" not in included
 
 
 def test_the_model_contract_and_token_counts_live_below_the_engines_and_the_query_log():
@@ -110,7 +112,7 @@ def test_the_model_contract_and_token_counts_live_below_the_engines_and_the_quer
     assert f"{PACKAGE}/serving/runtimes.py" not in closure("stages/tokenize.py") | closure("stages/finetune.py")
     for stage in ("optimize", "evaluate", "reference"):
         assert f"{PACKAGE}/serving/querylog.py" not in closure(f"stages/{stage}.py")
-    assert closure(f"{PACKAGE}/labels.py") == set()
+    assert closure(f"{PACKAGE}/core/labels.py") == set()
 
 
 def test_the_package_has_no_import_cycles():
@@ -130,11 +132,15 @@ def test_the_package_has_no_import_cycles():
         visit(file, ())
 
 
-def test_the_readme_stays_a_short_front_door():
+def test_the_readme_stays_a_short_front_door_that_shows_serving_first():
     """The rest lives under docs/ (mkdocs build --strict in .ci/run checks its links)."""
     lines = (REPO / "README.md").read_text().splitlines()
-    assert len(lines) <= 200, f"README.md has {len(lines)} lines; move detail to a page under docs/"
+    assert len(lines) <= 120, f"README.md has {len(lines)} lines; move detail to a page under docs/"
     assert "python -m pytest" in "\n".join(lines)  # the test command .ci/run calls
+    first_screen = "\n".join(lines[:60])
+    assert "bentoml serve service:TweetSentiment" in first_screen and "curl -s localhost:3000/predict" in first_screen
+    folders = re.findall(r"^\| `([^`]+)/`", "\n".join(lines), re.MULTILINE)
+    assert folders and all((REPO / folder).is_dir() for folder in folders), folders
 
 
 @pytest.mark.slow
@@ -142,3 +148,23 @@ def test_the_built_bento_holds_only_the_modules_the_service_imports(quick_pipeli
     with tarfile.open(quick_pipeline / "models/tweet-sentiment-bento.tar") as archive:
         shipped = {name.removeprefix("./src/") for name in archive.getnames() if name.endswith(".py")}
     assert sorted(shipped) == sorted({"service.py"} | closure("service.py", follow_plumbing=True))
+
+
+def documented_tree() -> str:
+    text = (REPO / "docs/layout.md").read_text()
+    return text.split("```\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_docs_tree_names_every_subpackage_and_top_level_folder_and_no_other():
+    tree = documented_tree()
+    named = set(re.findall(r"(?:^|[─\s(,])([a-z_]+)/", tree, re.MULTILINE))
+    subpackages = {p.parent.name for p in (REPO / PACKAGE).glob("*/*/__init__.py")}  # one level down: monitor/drift
+    subpackages |= {p.parent.name for p in (REPO / PACKAGE).glob("*/__init__.py")}
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    folders = {line.split("/")[0] for line in tracked.splitlines() if "/" in line and not line.startswith(".")}
+    assert subpackages - named == set(), "subpackages the tree does not name"
+    assert folders - named == set(), "top-level folders the tree does not name"
+    assert (
+        named - subpackages - folders - {"data", "external", "monitoring", "live-demo", "prepared", "tokenized"}
+        == set()
+    )

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 from tests.conftest import REPO
-from tweet_sentiment.data import DataError, RowCount
+from tweet_sentiment.core.params import load_params
+from tweet_sentiment.data.cleaning import DataError, RowCount
 from tweet_sentiment.inputs.accounting import ReadCount, Rejection
-from tweet_sentiment.live import retrain
-from tweet_sentiment.live.harvest import harvest
-from tweet_sentiment.live.mixing import add_live
-from tweet_sentiment.params import load_params
+from tweet_sentiment.monitor.live import retrain
+from tweet_sentiment.monitor.live.harvest import harvest
+from tweet_sentiment.monitor.live.mixing import add_live
 from tweet_sentiment.serving.querylog import RequestIds
 
 SETTINGS = replace(load_params(REPO / "params.yaml").live, min_holdout=10)

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ONE_CANDIDATE, call, run
 from tests.test_service import serving
-from tweet_sentiment.live.stream import read_stream
+from tweet_sentiment.monitor.live.stream import read_stream
 
 pytestmark = pytest.mark.slow
 SECRET = "a-secret-for-the-tests"

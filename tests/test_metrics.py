@@ -2,8 +2,8 @@
 
 import pytest
 
-from tweet_sentiment.labels import LABELS
-from tweet_sentiment.scores import LABEL_IDS, headline_scores, per_class_scores
+from tweet_sentiment.core.labels import LABELS
+from tweet_sentiment.core.metrics import LABEL_IDS, headline_scores, per_class_scores
 
 # negative=0, neutral=1, positive=2
 Y_TRUE = [0, 0, 0, 1, 1, 2, 2, 2, 2, 2]

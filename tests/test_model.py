@@ -15,9 +15,12 @@ from safetensors.torch import load_file, save_file
 from transformers import DataCollatorWithPadding
 
 from tests.conftest import REPO
-from tweet_sentiment import modeling
-from tweet_sentiment.labels import ID2LABEL, LABELS
-from tweet_sentiment.modeling import (
+from tweet_sentiment.core.labels import ID2LABEL, LABELS
+from tweet_sentiment.core.text import normalise
+from tweet_sentiment.data.tokenized import TokenizedSplit
+from tweet_sentiment.serving.predictor import Predictor
+from tweet_sentiment.train import models as modeling
+from tweet_sentiment.train.models import (
     EMBEDDED_MODEL_ID,
     ModelLoadError,
     ModelSourceError,
@@ -26,9 +29,6 @@ from tweet_sentiment.modeling import (
     load_tokenizer,
     resolve_model_source,
 )
-from tweet_sentiment.serving.predictor import Predictor
-from tweet_sentiment.text import normalise
-from tweet_sentiment.tokenized import TokenizedSplit
 
 TWEETS = ["I love this phone!", "@bob worst service ever http://t.co/x", "The meeting is at 5pm.", ""]
 HUB_MODEL_ID = "cardiffnlp/twitter-roberta-base-sentiment-latest"

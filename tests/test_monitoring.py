@@ -42,7 +42,16 @@ def predict_all(url: str, tweets: list[str]) -> list[dict]:
 
 
 def drift_report(quick_pipeline: Path, quick_model: Path, log_dir: Path, out: Path) -> tuple[int, dict]:
-    command = [sys.executable, "-m", "tweet_sentiment.drift", str(log_dir), "--out", str(out), "--last", str(WINDOW)]
+    command = [
+        sys.executable,
+        "-m",
+        "tweet_sentiment.monitor.drift",
+        str(log_dir),
+        "--out",
+        str(out),
+        "--last",
+        str(WINDOW),
+    ]
     command += ["--reference", str(quick_pipeline / "models/drift_reference.npz"), "--model-dir", str(quick_model)]
     result = subprocess.run(command, cwd=REPO, env=tool_env(), capture_output=True, text=True, timeout=600)
     assert (out / "drift.json").exists(), result.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tweet_sentiment.labels import LABELS
+from tweet_sentiment.core.labels import LABELS
 
 REPO = Path(__file__).resolve().parents[1]
 ALERTS = REPO / "monitoring/alerts.yml"

@@ -12,12 +12,12 @@ import pytest
 
 from tests.conftest import call, run
 from tests.test_service import serving
-from tweet_sentiment.evaluation import evaluation_frame, labels_of
-from tweet_sentiment.labels import LABELS
-from tweet_sentiment.optimize import calibration_tweets
-from tweet_sentiment.params import load_params
-from tweet_sentiment.quantize import BATCH_DEPENDENT, CANDIDATES, build_candidate, export_onnx
-from tweet_sentiment.scores import headline_scores
+from tweet_sentiment.core.labels import LABELS
+from tweet_sentiment.core.metrics import headline_scores
+from tweet_sentiment.core.params import load_params
+from tweet_sentiment.evaluate.splits import evaluation_frame, labels_of
+from tweet_sentiment.optimize.choose import calibration_tweets
+from tweet_sentiment.optimize.quantize import BATCH_DEPENDENT, CANDIDATES, build_candidate, export_onnx
 from tweet_sentiment.serving.predictor import Predictor
 from tweet_sentiment.serving.runtimes import ENGINE_PACKAGES, read_runtime
 from tweet_sentiment.serving.tokenizer import TweetTokenizer

@@ -22,7 +22,8 @@ from dvc.utils.hydra import apply_overrides
 
 from stages import download, harvest
 from tests.conftest import REPO, run
-from tweet_sentiment.data import (
+from tweet_sentiment.core.params import DataParams, load_params
+from tweet_sentiment.data.cleaning import (
     DROP_REASONS,
     DataError,
     clean_training_pool,
@@ -30,10 +31,9 @@ from tweet_sentiment.data import (
     read_semeval_tsv,
     read_tweeteval_split,
 )
-from tweet_sentiment.evaluation import scored_splits
-from tweet_sentiment.own_data import read_labelled_csv
-from tweet_sentiment.params import DataParams, load_params
-from tweet_sentiment.sources import missing_csv_message
+from tweet_sentiment.data.own_data import read_labelled_csv
+from tweet_sentiment.data.sources import missing_csv_message
+from tweet_sentiment.evaluate.splits import scored_splits
 
 PARAMS = load_params(REPO / "params.yaml")
 CSV = "data/external/mine.csv"

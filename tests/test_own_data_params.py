@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_PARAMS, edit
-from tweet_sentiment.params import ParamsError, load_params
+from tweet_sentiment.core.params import ParamsError, load_params
 
 
 def test_the_csv_knobs_default_to_the_embedded_pipeline_as_before():

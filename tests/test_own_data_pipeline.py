@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import clone_repo, run, set_params
-from tweet_sentiment.data import read_semeval_tsv
+from tweet_sentiment.data.cleaning import read_semeval_tsv
 
 pytestmark = pytest.mark.slow
 QUICK = {

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_PARAMS, edit
-from tweet_sentiment.params import NumberLoader, ParamsError, load_params
+from tweet_sentiment.core.params import NumberLoader, ParamsError, load_params
 
 
 def test_repository_params_are_valid():

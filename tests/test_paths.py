@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from tweet_sentiment import paths
+from tweet_sentiment.core import paths
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from tests.conftest import CLEAR_CASES, ONE_CANDIDATE, run
-from tweet_sentiment.labels import LABELS
+from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.serving.predictor import Predictor
 
 pytestmark = pytest.mark.slow
@@ -109,7 +109,7 @@ def test_a_malformed_data_file_names_the_file_and_line(quick_pipeline: Path):
         # the query log's rotation: what the Bento ships and the harvest that reads the log
         ("tweet_sentiment/serving/querylog.py", "KEPT_FILES = 20", "KEPT_FILES = 30", {"harvest", "package"}),
         # the drift report's HTML: no stage runs it, and the Bento does not ship it
-        ("tweet_sentiment/drift/html_report.py", "import html\n", "import html  # escaping\n", set()),
+        ("tweet_sentiment/monitor/drift/html_report.py", "import html\n", "import html  # escaping\n", set()),
     ],
 )
 def test_an_edit_reruns_only_the_stages_that_import_the_module(quick_pipeline: Path, module, old, new, rerun):

@@ -16,13 +16,13 @@ import pytest
 from tests.conftest import clone_repo, run, set_params
 from tests.test_drift import SETTINGS, synthetic
 from tests.test_score import errors_of, run_cli
-from tweet_sentiment.drift import command as drift_command
-from tweet_sentiment.drift.command import read_window
-from tweet_sentiment.drift.reference import Reference, save_reference
+from tweet_sentiment.data.own_data import read_labelled_csv
 from tweet_sentiment.inputs.accounting import ReadCount
 from tweet_sentiment.inputs.query_log import read_log
-from tweet_sentiment.live.harvest import FEEDBACK_OUTCOMES, harvest
-from tweet_sentiment.own_data import read_labelled_csv
+from tweet_sentiment.monitor.drift import command as drift_command
+from tweet_sentiment.monitor.drift.command import read_window
+from tweet_sentiment.monitor.drift.reference import Reference, save_reference
+from tweet_sentiment.monitor.live.harvest import FEEDBACK_OUTCOMES, harvest
 from tweet_sentiment.score import command
 from tweet_sentiment.score.scoring import OUTPUT_COLUMNS
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.inputs.accounting import ReadCount
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.query_log import log_files, read_log
-from tweet_sentiment.labels import LABELS
 from tweet_sentiment.serving.querylog import QueryLog, QueryLogError, RequestIds
 from tweet_sentiment.serving.tokenizer import TokenCounts
 

@@ -18,7 +18,7 @@ import yaml
 from PIL import Image
 
 from tests.conftest import REPO, clone_repo, run
-from tweet_sentiment.params import load_params
+from tweet_sentiment.core.params import load_params
 from tweet_sentiment.release import command, gate, registry
 from tweet_sentiment.release.gate import Scores
 

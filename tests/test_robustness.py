@@ -12,11 +12,11 @@ import pytest
 
 from stages import evaluate
 from tests.conftest import REPO
-from tweet_sentiment.labels import LABEL2ID, LABELS
-from tweet_sentiment.params import ParamsError, load_params
-from tweet_sentiment.robustness import PERTURBATIONS, perturb, robustness_table
+from tweet_sentiment.core.labels import LABEL2ID, LABELS
+from tweet_sentiment.core.params import ParamsError, load_params
+from tweet_sentiment.core.text import normalise
+from tweet_sentiment.evaluate.robustness import PERTURBATIONS, perturb, robustness_table
 from tweet_sentiment.serving.runtimes import Runtime
-from tweet_sentiment.text import normalise
 
 LONG = (
     "Honestly this morning commute was absolutely terrible again, the trains were delayed "

@@ -19,11 +19,11 @@ import yaml
 
 from stages.package import TORCH_CPU_INDEX, with_runtime_packages
 from tests.conftest import REPO
-from tweet_sentiment.labels import ID2LABEL, LABELS
-from tweet_sentiment.modeling import load_tokenizer
-from tweet_sentiment.optimize import Candidate, calibration_tweets, check_candidates, choose
-from tweet_sentiment.params import ParamsError, load_params
-from tweet_sentiment.quantize import CANDIDATES, build_candidate, export_onnx, openvino_model
+from tweet_sentiment.core.labels import ID2LABEL, LABELS
+from tweet_sentiment.core.params import ParamsError, load_params
+from tweet_sentiment.core.text import normalise
+from tweet_sentiment.optimize.choose import Candidate, calibration_tweets, check_candidates, choose
+from tweet_sentiment.optimize.quantize import CANDIDATES, build_candidate, export_onnx, openvino_model
 from tweet_sentiment.serving.predictor import Predictor, softmax
 from tweet_sentiment.serving.runtimes import (
     ENGINE_PACKAGES,
@@ -35,7 +35,7 @@ from tweet_sentiment.serving.runtimes import (
     read_runtime,
 )
 from tweet_sentiment.serving.tokenizer import TweetTokenizer
-from tweet_sentiment.text import normalise
+from tweet_sentiment.train.models import load_tokenizer
 
 TWEETS = [
     "I love this phone!",

@@ -24,8 +24,8 @@ from tests.conftest import REPO, tool_env
 from tweet_sentiment.score import command
 from tweet_sentiment.score.scoring import OUTPUT_COLUMNS, SCORE_COLUMNS
 from tweet_sentiment.score.shards import local_model
+from tweet_sentiment.serving.limits import MAX_TWEET_CHARS
 from tweet_sentiment.serving.predictor import Predictor
-from tweet_sentiment.serving.requests import MAX_TWEET_CHARS
 
 TWEETS = [
     "I love this phone!",

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from tests.conftest import REPO, call
-from tweet_sentiment.labels import LABELS
+from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.score import command
-from tweet_sentiment.serving.requests import MAX_TWEETS_PER_REQUEST, PARALLEL_BATCHES, SUB_BATCH
+from tweet_sentiment.serving.limits import MAX_TWEETS_PER_REQUEST, PARALLEL_BATCHES, SUB_BATCH
 
 
 def real_tweets(count: int) -> list[str]:

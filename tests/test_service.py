@@ -16,9 +16,10 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import REPO, call, free_port, tool_env
-from tweet_sentiment.labels import LABELS
-from tweet_sentiment.serving import requests as serving_requests
-from tweet_sentiment.serving.requests import MAX_BATCH_WAIT_S, MAX_TWEET_CHARS, MAX_TWEETS_PER_REQUEST
+from tweet_sentiment.core.labels import LABELS
+from tweet_sentiment.serving import bentoml_hooks
+from tweet_sentiment.serving import limits as serving_limits
+from tweet_sentiment.serving.limits import MAX_BATCH_WAIT_S, MAX_TWEET_CHARS, MAX_TWEETS_PER_REQUEST
 
 CLEAR_CASES = {
     "I love this so much, best day ever! :)": "positive",
@@ -303,7 +304,7 @@ def test_batching_wait_cap_applies_to_bentomls_real_optimizer():
     """The private hook must still bound the wait BentoML's optimizer learns from real traffic stats."""
     from bentoml._internal.marshal.dispatcher import Optimizer
 
-    assert serving_requests.cap_batching_wait() is True
+    assert bentoml_hooks.cap_batching_wait() is True
     optimizer = Optimizer(max_latency=30.0)
     for n in [4, 8, 16] * 4:  # a burst: batches that each waited 0.4 s in the queue, 20 ms a tweet
         optimizer.log_outbound(n=n, wait=0.4, duration=0.02 * n)
@@ -326,7 +327,7 @@ def test_response_media_types_are_worked_out_once_not_per_response(monkeypatch):
 
 
 def test_media_type_fix_warns_and_changes_nothing_when_bentomls_internals_change(serving_log):
-    from tweet_sentiment.serving.http import cache_response_media_types
+    from tweet_sentiment.serving.bentoml_hooks import cache_response_media_types
 
     changed = SimpleNamespace(apis={"predict": object()})  # a later BentoML whose APIs carry no `output_spec`
     assert cache_response_media_types(changed) is False
@@ -346,21 +347,21 @@ class Records(logging.Handler):
 def serving_log() -> Iterator[Records]:
     """The serving logger's warnings (BentoML's logger may not propagate to the root, so no caplog)."""
     handler = Records()
-    serving_requests.logger.addHandler(handler)
+    serving_limits.logger.addHandler(handler)
     try:
         yield handler
     finally:
-        serving_requests.logger.removeHandler(handler)
+        serving_limits.logger.removeHandler(handler)
 
 
 def test_bentoml_version_is_checked_against_the_hooks_series(serving_log):
     import bentoml
 
-    assert serving_requests.check_bentoml_version() is True  # the installed one, pinned in requirements.txt
-    assert bentoml.__version__.startswith(serving_requests.BENTOML_SERIES)
-    assert serving_requests.check_bentoml_version("1.4.40") is True
+    assert bentoml_hooks.check_bentoml_version() is True  # the installed one, pinned in requirements.txt
+    assert bentoml.__version__.startswith(bentoml_hooks.BENTOML_SERIES)
+    assert bentoml_hooks.check_bentoml_version("1.4.40") is True
     assert not serving_log.records
-    assert serving_requests.check_bentoml_version("1.5.0") is False
+    assert bentoml_hooks.check_bentoml_version("1.5.0") is False
     [record] = serving_log.records
     assert record.levelno == logging.WARNING and "bentoml 1.5.0" in record.getMessage()
     assert "Optimizer.trigger_refresh" in record.getMessage()
@@ -378,7 +379,7 @@ def test_batching_cap_warns_and_keeps_bentoml_as_is_when_its_internals_change(se
 
     original = ChangedOptimizer.trigger_refresh
     monkeypatch.setattr(dispatcher, "Optimizer", ChangedOptimizer)
-    assert serving_requests.cap_batching_wait() is False
+    assert bentoml_hooks.cap_batching_wait() is False
     assert ChangedOptimizer.trigger_refresh is original
     assert any("not capping" in r.getMessage() and "`wait`" in r.getMessage() for r in serving_log.records)
 

@@ -24,8 +24,8 @@ from bentoml.exceptions import BadInput, NotFound, ServiceUnavailable
 from pydantic import TypeAdapter, ValidationError
 
 from tests.test_service import Records
-from tweet_sentiment.serving import http as serving_http
-from tweet_sentiment.serving.requests import MAX_BODY_BYTES, logger
+from tweet_sentiment.serving import bentoml_hooks
+from tweet_sentiment.serving.limits import MAX_BODY_BYTES, logger
 
 JSON = "application/json"
 BOUNDARY = "tweetboundary"
@@ -378,7 +378,7 @@ def raised_while_parsing() -> ValidationError:
         raise invalid()
 
     with pytest.raises(ValidationError) as raised:
-        asyncio.run(serving_http.parse_body(parse, None, None))
+        asyncio.run(bentoml_hooks.parse_body(parse, None, None))
     return raised.value
 
 
@@ -393,7 +393,7 @@ def record_of(error: BaseException) -> logging.LogRecord:
 
 
 def test_only_client_errors_lose_bentomls_traceback():
-    keep = serving_http.ClientErrorTracebacks().filter
+    keep = bentoml_hooks.ClientErrorTracebacks().filter
     assert [keep(record_of(e)) for e in (BadInput("x"), NotFound("x"), raised_while_parsing())] == [False] * 3
     # Server errors: those BentoML answers 5xx, and a validation error raised outside parsing (a bug of the service).
     assert [keep(record_of(e)) for e in (ServiceUnavailable("x"), RuntimeError("x"), invalid())] == [True] * 3
@@ -403,7 +403,7 @@ def test_body_parsing_guard_warns_and_keeps_bentoml_as_is_when_its_internals_cha
     class ChangedService:  # a later BentoML whose services keep their APIs elsewhere
         pass
 
-    assert serving_http.guard_body_parsing(ChangedService()) is False
+    assert bentoml_hooks.guard_body_parsing(ChangedService()) is False
     [record] = serving_log.records
     assert record.levelno == logging.WARNING and "not guarding request parsing" in record.getMessage()
 
@@ -414,7 +414,7 @@ def test_the_service_guards_each_apis_parsing_once():
     specs = [method.input_spec for method in service.TweetSentiment.apis.values()]
     parsers = [spec.from_http_request for spec in specs]
     assert len(specs) == 2 and all(getattr(parse, "guarded", False) for parse in parsers)  # at import
-    assert serving_http.guard_body_parsing(service.TweetSentiment) is True
+    assert bentoml_hooks.guard_body_parsing(service.TweetSentiment) is True
     assert [spec.from_http_request.__func__ for spec in specs] == [parse.__func__ for parse in parsers]
 
 
@@ -422,6 +422,6 @@ def test_traceback_filter_warns_and_keeps_bentoml_as_is_when_its_internals_chang
     from bentoml._internal.server import http_app
 
     monkeypatch.delattr(http_app, "log_exception")  # a later BentoML that logs its exceptions elsewhere
-    assert serving_http.quiet_client_error_tracebacks() is False
+    assert bentoml_hooks.quiet_client_error_tracebacks() is False
     [record] = serving_log.records
     assert "keeping bentoml's tracebacks for client errors" in record.getMessage()

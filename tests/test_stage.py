@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tweet_sentiment.data import DataError
-from tweet_sentiment.modeling import ModelSourceError
-from tweet_sentiment.params import ParamsError, load_params
-from tweet_sentiment.stage import run_stage
+from tweet_sentiment.core.params import ParamsError, load_params
+from tweet_sentiment.core.stage import run_stage
+from tweet_sentiment.data.cleaning import DataError
+from tweet_sentiment.train.models import ModelSourceError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tweet_sentiment.params import load_params
+from tweet_sentiment.core.params import load_params
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "sweep_recipes.py"
 spec = importlib.util.spec_from_file_location("sweep_recipes", SCRIPT)

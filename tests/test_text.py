@@ -6,7 +6,7 @@ from pathlib import Path
 import emoji
 import pytest
 
-from tweet_sentiment.text import (
+from tweet_sentiment.core.text import (
     UNTONED_NAMES,
     decode_escapes,
     has_emoji,

@@ -12,14 +12,15 @@ import torch
 from dvclive import Live
 from transformers import EvalPrediction, set_seed
 
-from tweet_sentiment.hardware import bf16_training_available
-from tweet_sentiment.labels import LABEL2ID, LABELS
-from tweet_sentiment.modeling import EMBEDDED_MODEL_ID, load_classifier, load_tokenizer
-from tweet_sentiment.params import load_params
-from tweet_sentiment.scores import headline_scores
-from tweet_sentiment.sources import embedded_splits
-from tweet_sentiment.tokenized import TokenizedSplit
-from tweet_sentiment.training import (
+from tweet_sentiment.core.hardware import bf16_training_available
+from tweet_sentiment.core.labels import LABEL2ID, LABELS
+from tweet_sentiment.core.metrics import headline_scores
+from tweet_sentiment.core.params import load_params
+from tweet_sentiment.data.sources import embedded_splits
+from tweet_sentiment.data.tokenized import TokenizedSplit
+from tweet_sentiment.train.ema import ema_decay
+from tweet_sentiment.train.models import EMBEDDED_MODEL_ID, load_classifier, load_tokenizer
+from tweet_sentiment.train.trainer import (
     BEST_METRIC,
     build_trainer,
     class_weights,
@@ -29,7 +30,6 @@ from tweet_sentiment.training import (
     training_arguments,
     weighted_cross_entropy,
 )
-from tweet_sentiment.weight_averaging import ema_decay
 
 REPO = Path(__file__).resolve().parents[1]
 

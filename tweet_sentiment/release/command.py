@@ -28,8 +28,8 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from tweet_sentiment import paths
-from tweet_sentiment.params import ParamsError, load_params
+from tweet_sentiment.core import paths
+from tweet_sentiment.core.params import ParamsError, load_params
 from tweet_sentiment.release import gate, registry
 from tweet_sentiment.release.registry import ARTIFACT, STAGES, RegistryError
 from tweet_sentiment.release.revisions import RevisionError, committed_text, git, repo_root, serving_dir_at

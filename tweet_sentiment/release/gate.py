@@ -30,9 +30,9 @@ from pathlib import Path
 
 import yaml
 
-from tweet_sentiment.labels import LABELS
-from tweet_sentiment.params import ReleaseParams
-from tweet_sentiment.paths import SERVING
+from tweet_sentiment.core.labels import LABELS
+from tweet_sentiment.core.params import ReleaseParams
+from tweet_sentiment.core.paths import SERVING
 
 EVAL_METRICS = "metrics/eval/metrics.json"
 PER_CLASS_TEST = "metrics/eval/plots/custom/per_class_test.json"
@@ -159,7 +159,7 @@ def measure_throughput(serving_dirs: Sequence[Path], texts: Sequence[str], round
     The runtimes are loaded together and timed in turns, round by round, so a
     burst of load elsewhere on the machine hits all of them alike.
     """
-    from tweet_sentiment.optimize import as_served, tweets_per_second
+    from tweet_sentiment.optimize.choose import as_served, tweets_per_second
 
     predictors = [as_served(path) for path in serving_dirs]
     best = [0.0] * len(predictors)

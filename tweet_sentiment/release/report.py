@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from tweet_sentiment.params import ParamsError, load_params
+from tweet_sentiment.core.params import ParamsError, load_params
 from tweet_sentiment.release import gate, registry
 from tweet_sentiment.release.registry import ARTIFACT, RegistryError
 from tweet_sentiment.release.revisions import RevisionError, committed_text, repo_root

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tweet_sentiment import paths
+from tweet_sentiment.core import paths
 
 
 class RevisionError(ValueError):

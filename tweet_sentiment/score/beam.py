@@ -33,9 +33,9 @@ from apache_beam.metrics.metric import Metrics, MetricsFilter
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from tweet_sentiment.core.labels import ModelLoadError
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.tables import Chunk, read_chunks
-from tweet_sentiment.labels import ModelLoadError
 from tweet_sentiment.score.command import EXIT_CANNOT, Plan, add_arguments, plan_run, predictor_of, summary
 from tweet_sentiment.score.scoring import ChunkResult, Result, checked, combine, finish_chunk, score_texts
 from tweet_sentiment.score.shards import Shard, local_model, write_shard

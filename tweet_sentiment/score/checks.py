@@ -15,7 +15,7 @@ import math
 from pydantic import TypeAdapter, ValidationError
 
 from tweet_sentiment.inputs.accounting import Rejection
-from tweet_sentiment.serving.requests import MAX_TWEET_CHARS, Tweet
+from tweet_sentiment.serving.limits import MAX_TWEET_CHARS, Tweet
 
 TWEET = TypeAdapter(Tweet)  # the rules each tweet of `POST /predict` is held to
 

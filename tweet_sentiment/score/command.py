@@ -24,12 +24,12 @@ from pathlib import Path
 
 from fsspec.core import url_to_fs
 
-from tweet_sentiment import paths
-from tweet_sentiment.arguments import positive_int
+from tweet_sentiment.core import paths
+from tweet_sentiment.core.arguments import positive_int
+from tweet_sentiment.core.labels import ModelLoadError
 from tweet_sentiment.inputs import delimiters
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.tables import read_chunks
-from tweet_sentiment.labels import ModelLoadError
 from tweet_sentiment.score.formats import FORMATS
 from tweet_sentiment.score.progress import Progress
 from tweet_sentiment.score.scoring import finish_chunk, score_values

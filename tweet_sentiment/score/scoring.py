@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.inputs.accounting import Rejection
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.tables import Chunk
-from tweet_sentiment.labels import LABELS
 from tweet_sentiment.score.checks import NO_TOKENS, check_text
 from tweet_sentiment.serving.predictor import Predictor
 

@@ -22,7 +22,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tweet_sentiment.serving.requests import logger
+from tweet_sentiment.serving.limits import logger
 
 OTHER = "other"  # the label of every path that no route takes
 REAL_PATH = "tweet_sentiment.real_path"  # the scope key that carries the real path past the metrics

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tweet_sentiment.labels import LABELS
+from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.serving.runtimes import Logits, load_logits
 from tweet_sentiment.serving.tokenizer import TokenCounts, TweetTokenizer
 

@@ -9,8 +9,8 @@ dashboard read them.
 import collections
 from collections import deque
 
-from tweet_sentiment.labels import LABELS
-from tweet_sentiment.serving.requests import MAX_TWEET_CHARS
+from tweet_sentiment.core.labels import LABELS
+from tweet_sentiment.serving.limits import MAX_TWEET_CHARS
 
 LABEL_SHARE_WINDOW = 1000  # predictions behind `tweet_sentiment_predicted_label_share`
 INPUT_LENGTH_BUCKETS = (10, 20, 40, 80, 140, 280, 560, 1000, MAX_TWEET_CHARS)

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tweet_sentiment.labels import LABELS
+from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.serving.identity import UNREGISTERED
 from tweet_sentiment.serving.tokenizer import TokenCounts
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tweet_sentiment.labels import ModelLoadError, check_labels, config_labels
+from tweet_sentiment.core.labels import ModelLoadError, check_labels, config_labels
 
 RUNTIME_FILE = "runtime.json"
 # pip requirements of each engine in the serving image (pins as in requirements.txt).
@@ -151,9 +151,9 @@ def _torchscript(
 ) -> tuple[Logits, bool]:
     import torch
 
-    from tweet_sentiment.hardware import cpu_has_fast_bf16
-    from tweet_sentiment.modeling import load_finetuned
-    from tweet_sentiment.tracing import trace_logits
+    from tweet_sentiment.core.hardware import cpu_has_fast_bf16
+    from tweet_sentiment.optimize.tracing import trace_logits
+    from tweet_sentiment.train.models import load_finetuned
 
     if threads is not None:
         torch.set_num_threads(max(1, threads // streams))

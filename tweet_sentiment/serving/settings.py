@@ -22,11 +22,11 @@ from pydantic import AfterValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tweet_sentiment.serving.identity import check_registry_version
+from tweet_sentiment.serving.limits import MAX_BODY_BYTES, PARALLEL_BATCHES
 from tweet_sentiment.serving.querylog import STDOUT
-from tweet_sentiment.serving.requests import MAX_BODY_BYTES, PARALLEL_BATCHES
 
 PREFIX = "TWEET_SENTIMENT_"
-# Read by other commands, not the service (the training image's unpacked model: split_wheels.py).
+# Read by other commands, not the service (the training image's unpacked model: train/wheels.py).
 OTHER_COMMANDS = frozenset({"TWEET_SENTIMENT_MODEL_CACHE"})
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from tweet_sentiment.labels import ModelLoadError
-from tweet_sentiment.text import normalise
+from tweet_sentiment.core.labels import ModelLoadError
+from tweet_sentiment.core.text import normalise
 
 
 @dataclass(frozen=True)

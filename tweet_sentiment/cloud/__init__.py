@@ -1,0 +1,1 @@
+"""Launchers for Google Cloud: Vertex AI custom training jobs."""

@@ -1,9 +1,0 @@
-"""Has the served traffic drifted from training? `python -m tweet_sentiment.drift LOG_DIR --out OUT_DIR`.
-
-- `command`: the command itself: reads a query-log window, runs the checks, writes the report.
-- `features`: what the model sees and says per tweet (label, confidence, length, unknown tokens, embedding).
-- `reference`: those features on training tweets, written by the `reference` stage.
-- `checks`: the statistical tests (label shift, KS, embedding MMD) and their thresholds.
-- `html_report`: the HTML page a person reads.
-- `rates`: `python -m tweet_sentiment.drift.rates`, the measured false-alarm and detection rates.
-"""

@@ -1,0 +1,1 @@
+"""What `evaluate` scores: the evaluation splits and sample, and the robustness slices."""
