@@ -21,7 +21,7 @@ ends `bentoml serve` with one line naming it and the fix (tweet_sentiment/servin
 Every error is one JSON object, `{"error": "<what was wrong and how to fix it>", ...}`
 (the 422 above excepted), a body over `TWEET_SENTIMENT_MAX_BODY_BYTES` is a 413 before
 anything parses it, and a client error is one WARNING line in the log, no traceback
-(tweet_sentiment/serving/http.py).
+(tweet_sentiment/serving/http_edge.py).
 
 Each prediction gets a `request_id`; with `TWEET_SENTIMENT_QUERY_LOG` set, each
 is also written to the query log (tweet_sentiment/serving/querylog.py) that
@@ -57,7 +57,7 @@ from tweet_sentiment.serving.bentoml_hooks import (
 )
 from tweet_sentiment.serving.bentoml_instruments import bound_endpoint_labels
 from tweet_sentiment.serving.feedback import FeedbackLedger
-from tweet_sentiment.serving.http import RequestGuard
+from tweet_sentiment.serving.http_edge import RequestGuard
 from tweet_sentiment.serving.identity import UNREGISTERED, ServedModel
 from tweet_sentiment.serving.limits import (
     MAX_BATCH,

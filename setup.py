@@ -1,4 +1,4 @@
-"""The package for Apache Beam's workers: `--setup_file ./setup.py` (scripts/score_dataflow.sh).
+"""The package for Apache Beam's workers: `--setup_file ./setup.py` (deploy/score_dataflow.sh).
 
 Everything is declared in pyproject.toml; Beam builds an sdist of this folder
 and installs it on each Dataflow worker, as Dataflow's guide to multiple-file

@@ -1,6 +1,6 @@
 """Ray Serve 2.60 serving models/serving through this project's `Predictor`: a benchmark peer, not product code.
 
-Answers what `scripts/benchmark_service.py` sends the BentoML service: `POST /predict`
+Answers what `benchmarks/benchmark_service.py` sends the BentoML service: `POST /predict`
 `{"tweets": [...]}` (1 to 64 tweets, validated by the same `Tweet` rules) with a JSON list
 of `{pred_id, pred_label, scores}`, one per tweet, in order; `GET /health` is 200 once a
 replica answers (`serve.run` returns only when every replica is running).

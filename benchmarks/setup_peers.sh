@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates benchmarks/.venv-peers: LitServe 0.2.19 and Ray Serve 2.60 with OpenVINO,
 # tokenizers and NumPy at this project's pins (benchmarks/requirements-peers.txt), for
-# the peer rows of scripts/benchmark_service.py. Kept out of the project's .venv: the
+# the peer rows of benchmarks/benchmark_service.py. Kept out of the project's .venv: the
 # peers are benchmark baselines, not dependencies of the service.
 #
 #   benchmarks/setup_peers.sh                 # about 1 minute with a warm pip cache

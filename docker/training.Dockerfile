@@ -9,7 +9,7 @@
 # CUDA:           docker build -f docker/training.Dockerfile -t tweet-sentiment-train:cu128 \
 #                   --build-arg TORCH_SOURCE="--index-url https://download.pytorch.org/whl/cu128" \
 #                   --build-arg TORCH_VERSION=2.13.0 .
-# Offline (here): scripts/build_training_image.sh (buildah, torch from a local wheel).
+# Offline (here): deploy/build_training_image.sh (buildah, torch from a local wheel).
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, tool_env
+from tests.support.repo import REPO, tool_env
 from tweet_sentiment.cli import COMMANDS
 
 DOCUMENTED = re.compile(r"python -m (tweet_sentiment(?:\.\w+)+)")

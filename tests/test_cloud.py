@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, run
+from tests.support.repo import REPO, run
 from tweet_sentiment.cloud import vertex
 from tweet_sentiment.cloud.vertex import custom_job_spec
 
@@ -96,7 +96,7 @@ def test_vertex_cli_writes_the_spec_as_yaml(capsys):
 def test_train_vertex_dry_run_prints_the_command_and_a_spec_gcloud_reads(tmp_path: Path):
     env = {"GCP_PROJECT": "my-project", "REPO_URL": "https://git.example/r.git", "NODES": "2", "GPU_TYPE": "NVIDIA_L4"}
     env |= {"MACHINE_TYPE": "g2-standard-8", "EXP_NAME": "lr3e-5"}
-    result = run(["bash", "scripts/train_vertex.sh", "--dry-run", "-S", "lr=3e-5"], cwd=REPO, **env)
+    result = run(["bash", "deploy/train_vertex.sh", "--dry-run", "-S", "lr=3e-5"], cwd=REPO, **env)
     lines = result.stdout.splitlines()
     command = lines[1]
     assert command.startswith("gcloud ai custom-jobs create --project my-project --region europe-west1")
@@ -111,5 +111,5 @@ def test_train_vertex_dry_run_prints_the_command_and_a_spec_gcloud_reads(tmp_pat
 
 
 def test_train_vertex_without_a_project_says_what_to_set():
-    result = run(["bash", "scripts/train_vertex.sh", "--dry-run"], cwd=REPO, check=False, GCP_PROJECT="")
+    result = run(["bash", "deploy/train_vertex.sh", "--dry-run"], cwd=REPO, check=False, GCP_PROJECT="")
     assert result.returncode == 1 and "set GCP_PROJECT" in result.stderr

@@ -1,7 +1,7 @@
 """The service's OCI image, built without a Docker engine and run with `$PORT` set.
 
 Uses the Bento that the quick pipeline's `package` stage built, the scripts a
-user runs (scripts/build_image.sh, scripts/run_image.sh), buildah and podman.
+user runs (deploy/build_image.sh, deploy/daemonless/run_image.sh), buildah and podman.
 """
 
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLEAR_CASES, call, free_port, run
+from tests.support.repo import CLEAR_CASES, call, free_port, run
 from tweet_sentiment.core.labels import LABELS
 
 pytestmark = [
@@ -24,9 +24,9 @@ def test_container_serves_predict_on_port(quick_pipeline: Path):
     repo = quick_pipeline
     bento_tag = json.loads((repo / "models/bento.json").read_text())["tag"]
     image = "tweet-sentiment:ci-test"
-    run(["bash", "scripts/build_image.sh", bento_tag, image], cwd=repo, timeout=2400, FORCE="1")
+    run(["bash", "deploy/build_image.sh", bento_tag, image], cwd=repo, timeout=2400, FORCE="1")
     port, name = free_port(), "tweet-sentiment-ci-test"
-    run(["bash", "scripts/run_image.sh", image], cwd=repo, timeout=600, PORT=str(port), NAME=name)
+    run(["bash", "deploy/daemonless/run_image.sh", image], cwd=repo, timeout=600, PORT=str(port), NAME=name)
     try:
         body = json.dumps({"tweets": list(CLEAR_CASES)})
         status, results = call(f"http://127.0.0.1:{port}/predict", body.encode())
@@ -37,4 +37,4 @@ def test_container_serves_predict_on_port(quick_pipeline: Path):
         status, legacy = call(f"http://127.0.0.1:{port}/predict/?{query}", method="GET")
         assert status == 200 and legacy == {"pred_id": str(LABELS.index(label)), "pred_label": label}, legacy
     finally:
-        run(["bash", "scripts/run_image.sh", "--stop", name], cwd=repo, check=False)
+        run(["bash", "deploy/daemonless/run_image.sh", "--stop", name], cwd=repo, check=False)

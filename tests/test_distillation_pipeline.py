@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import clone_repo, run, set_params
+from tests.support.repo import clone_repo, run, set_params
 
 pytestmark = pytest.mark.slow
 SMALL_TEACHER = {

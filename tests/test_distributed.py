@@ -9,8 +9,8 @@ import torch
 import yaml
 from transformers import DataCollatorWithPadding
 
-from tests.conftest import ONE_CANDIDATE, REPO, run, tool_env
 from tests.ddp_shards import ROWS, synthetic_split
+from tests.support.repo import ONE_CANDIDATE, REPO, run, tool_env
 from tweet_sentiment.core.params import ParamsError
 from tweet_sentiment.train import ddp as distributed
 from tweet_sentiment.train.ddp import (

@@ -88,6 +88,15 @@ def test_a_container_it_cannot_read_is_named_with_the_fix(tmp_path: Path, head: 
         texts(tmp_path / "x.csv")
 
 
+@pytest.mark.parametrize("page", [b"\n<!DOCTYPE html>\n<html>", b"\xef\xbb\xbf<html lang=en>", b"  <HTML>"])
+def test_a_web_page_saved_as_data_is_named_a_web_page(tmp_path: Path, page: bytes):
+    (tmp_path / "labelled.csv").write_bytes(page + b"<body>text,label</body></html>\n")
+    with pytest.raises(InputError, match=re.escape("the file is a web page (HTML), not a data file; save the file")):
+        texts(tmp_path / "labelled.csv")
+    (tmp_path / "fine.csv").write_bytes(b"text,label\n<html> is a tag,neutral\n")
+    assert texts(tmp_path / "fine.csv") == ["<html> is a tag"]  # a tweet about HTML is a tweet
+
+
 def test_an_xlsx_named_csv_is_named_an_excel_workbook(tmp_path: Path):
     with zipfile.ZipFile(tmp_path / "book.csv", "w") as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")

@@ -57,7 +57,7 @@ from hypothesis import strategies as st
 from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.inputs import locate
 from tweet_sentiment.inputs.accounting import LOSS_REASONS, ReadCount, Rejection
-from tweet_sentiment.inputs.encodings import ERRORS, UNDECODABLE
+from tweet_sentiment.inputs.charsets import ERRORS, UNDECODABLE
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.jsonlines import MAX_DEPTH, NonFinite
 from tweet_sentiment.inputs.query_log import NOT_A_RECORD, read_log

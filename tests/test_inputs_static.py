@@ -50,7 +50,7 @@ PREPARED = "data/prepared/*.csv: the pipeline's own `prepare` output, written by
 ALLOWED = {
     # The pipeline's own outputs (dvc stages), read back by later stages.
     "stages/reference.py:main:pandas.read_csv": PREPARED,
-    "stages/teacher.py:read_prepared:pandas.read_csv": PREPARED,
+    "tweet_sentiment/train/distillation/run.py:read_prepared:pandas.read_csv": PREPARED,
     "stages/tokenize.py:main:pandas.read_csv": PREPARED,
     "tweet_sentiment/monitor/drift/rates.py:_split:pandas.read_csv": PREPARED,
     "tweet_sentiment/evaluate/splits.py:evaluation_frame:pandas.read_csv": PREPARED,
@@ -82,7 +82,7 @@ ALLOWED = {
     "tweet_sentiment/serving/runtimes.py:weights_digest:.open": "hashes the model's weight files, bytes only",
     # Repository configuration and build inputs.
     "tweet_sentiment/core/params.py:load_params:.read_text": "params.yaml",
-    "stages/package.py:main:.read_text": "bentofile.yaml",
+    "tweet_sentiment/release/bento_build.py:build_bento:.read_text": "bentofile.yaml",
     "tweet_sentiment/release/bento_archive.py:input_digest:.open": "hashes the Bento's build inputs (repository files)",
     "tweet_sentiment/release/bento_archive.py:write_reproducible_archive:tarfile.open": "`bentoml export`'s archive",
     "tweet_sentiment/train/wheels.py:_unpack:.open": "the repository's split wheel parts and the zip they join to",
@@ -95,7 +95,7 @@ ALLOWED = {
     "tweet_sentiment/monitor/live/stream.py:read_stream:pandas.read_csv": "the vendored demo stream (data/live-demo)",
     # Not files at all, or files this product wrote a moment ago.
     "tweet_sentiment/train/ddp.py:vertex_torchrun_env:json.loads": "Vertex AI's CLUSTER_SPEC environment variable",
-    "tweet_sentiment/serving/http.py:error_answer:json.loads": "an error body the service's own stack produced",
+    "tweet_sentiment/serving/http_edge.py:error_answer:json.loads": "an error body the service's own stack produced",
     "tweet_sentiment/score/shards.py:finished_errors:fsspec.open": (
         "OUT/_errors/*.csv that an earlier run of the scoring command wrote (counting its rows)"
     ),

@@ -161,10 +161,57 @@ def test_the_docs_tree_names_every_subpackage_and_top_level_folder_and_no_other(
     subpackages = {p.parent.name for p in (REPO / PACKAGE).glob("*/*/__init__.py")}  # one level down: monitor/drift
     subpackages |= {p.parent.name for p in (REPO / PACKAGE).glob("*/__init__.py")}
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    folders = {line.split("/")[0] for line in tracked.splitlines() if "/" in line and not line.startswith(".")}
+    paths = [line.split("/")[:-1] for line in tracked.splitlines() if not line.startswith(".")]
+    top = {parts[0] for parts in paths if parts}
+    every = {name for parts in paths for name in parts}
     assert subpackages - named == set(), "subpackages the tree does not name"
-    assert folders - named == set(), "top-level folders the tree does not name"
-    assert (
-        named - subpackages - folders - {"data", "external", "monitoring", "live-demo", "prepared", "tokenized"}
-        == set()
-    )
+    assert top - named == set(), "top-level folders the tree does not name"
+    assert named - subpackages - every == set(), "names in the tree that are no folder"
+
+
+def package_names() -> dict[str, list[str]]:
+    """Each folder of the package -> the names of its modules and subpackages."""
+    names: dict[str, list[str]] = {}
+    for init in (REPO / PACKAGE).rglob("__init__.py"):
+        folder = init.parent
+        modules = [p.stem for p in folder.glob("*.py") if p.stem not in {"__init__", "__main__"}]
+        names[str(folder.relative_to(REPO))] = modules + [p.parent.name for p in folder.glob("*/__init__.py")]
+    return names
+
+
+def test_no_module_is_named_as_a_standard_or_installed_module():
+    """`serving/requests.py` shadowed the requests library; `http`, `encodings` the standard library's."""
+    import importlib.metadata
+    import sys
+
+    taken = set(sys.stdlib_module_names) | set(importlib.metadata.packages_distributions())
+    clashes = {f"{folder}/{name}" for folder, names in package_names().items() for name in names if name in taken}
+    assert clashes == set()
+
+
+def test_no_module_sits_beside_a_package_of_nearly_its_name():
+    """`scores.py` (metrics) beside `score/` (corpus scoring) sent readers to the wrong one."""
+    import difflib
+
+    near = []
+    for folder, names in package_names().items():
+        packages = {p.name for p in (REPO / folder).glob("*/__init__.py")}
+        packages = {p.parent.name for p in (REPO / folder).glob("*/__init__.py")}
+        for module in set(names) - packages:
+            near += [
+                f"{folder}: {module}.py ~ {p}/"
+                for p in packages
+                if difflib.SequenceMatcher(None, module, p).ratio() > 0.8
+            ]
+    assert near == []
+
+
+def test_the_package_top_holds_few_modules_and_none_is_long():
+    top = sorted(p.name for p in (REPO / PACKAGE).glob("*.py"))
+    assert len(top) <= 4, top  # __init__ and the command's entry points
+    long = {
+        str(p.relative_to(REPO)): n
+        for p in (REPO / PACKAGE).rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 500
+    }
+    assert long == {}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO
+from tests.support.repo import REPO
 from tweet_sentiment.core.params import load_params
 from tweet_sentiment.data.cleaning import DataError, RowCount
 from tweet_sentiment.inputs.accounting import ReadCount, Rejection

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import ONE_CANDIDATE, call, run
-from tests.test_service import serving
+from tests.support.repo import ONE_CANDIDATE, call, run
+from tests.support.server import serving
 from tweet_sentiment.monitor.live.stream import read_stream
 
 pytestmark = pytest.mark.slow

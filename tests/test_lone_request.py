@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import call
-from tests.test_service import serving
+from tests.support.repo import call
+from tests.support.server import serving
 from tweet_sentiment.serving.runtimes import read_runtime
 
 pytestmark = pytest.mark.slow

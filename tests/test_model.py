@@ -14,7 +14,7 @@ import transformers
 from safetensors.torch import load_file, save_file
 from transformers import DataCollatorWithPadding
 
-from tests.conftest import REPO
+from tests.support.repo import REPO
 from tweet_sentiment.core.labels import ID2LABEL, LABELS
 from tweet_sentiment.core.text import normalise
 from tweet_sentiment.data.tokenized import TokenizedSplit

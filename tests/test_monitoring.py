@@ -13,13 +13,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sklearn.metrics import recall_score
 
-from tests.conftest import REPO, call, tool_env
-from tests.test_service import serving
+from tests.support.repo import REPO, call, tool_env
+from tests.support.server import serving
 from tweet_sentiment.serving.runtimes import model_version, read_runtime
 
 pytestmark = pytest.mark.slow
 WINDOW = 1000
-REGISTRY_VERSION = "v0.4.0-rc.1"  # what scripts/deploy_cloudrun.sh sets from the registry: any SemVer
+REGISTRY_VERSION = "v0.4.0-rc.1"  # what deploy/deploy_cloudrun.sh sets from the registry: any SemVer
 
 
 @pytest.fixture(scope="module")

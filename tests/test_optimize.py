@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import call, run
-from tests.test_service import serving
+from tests.support.repo import call, run
+from tests.support.server import serving
 from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.core.metrics import headline_scores
 from tweet_sentiment.core.params import load_params

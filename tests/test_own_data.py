@@ -20,8 +20,8 @@ import pytest
 import yaml
 from dvc.utils.hydra import apply_overrides
 
-from stages import download, harvest
-from tests.conftest import REPO, run
+from stages import download
+from tests.support.repo import REPO, run
 from tweet_sentiment.core.params import DataParams, load_params
 from tweet_sentiment.data.cleaning import (
     DROP_REASONS,
@@ -34,6 +34,7 @@ from tweet_sentiment.data.cleaning import (
 from tweet_sentiment.data.own_data import read_labelled_csv
 from tweet_sentiment.data.sources import missing_csv_message
 from tweet_sentiment.evaluate.splits import scored_splits
+from tweet_sentiment.monitor.live.harvest import run_harvest
 
 PARAMS = load_params(REPO / "params.yaml")
 CSV = "data/external/mine.csv"
@@ -61,7 +62,7 @@ def workdir(tmp_path: Path, monkeypatch) -> Path:
         (external / name).symlink_to(REPO / "data/external" / name)
     (tmp_path / PARAMS.live.log_dir).symlink_to(REPO / PARAMS.live.log_dir)
     monkeypatch.chdir(tmp_path)
-    harvest.main(PARAMS)
+    run_harvest(PARAMS)
     return tmp_path
 
 

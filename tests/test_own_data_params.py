@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_PARAMS, edit
+from tests.support.repo import REPO_PARAMS, edit
 from tweet_sentiment.core.params import ParamsError, load_params
 
 

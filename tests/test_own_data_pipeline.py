@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import clone_repo, run, set_params
+from tests.support.repo import clone_repo, run, set_params
 from tweet_sentiment.data.cleaning import read_semeval_tsv
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_PARAMS, edit
+from tests.support.repo import REPO_PARAMS, edit
 from tweet_sentiment.core.params import NumberLoader, ParamsError, load_params
 
 

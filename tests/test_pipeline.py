@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CLEAR_CASES, ONE_CANDIDATE, run
+from tests.support.repo import CLEAR_CASES, ONE_CANDIDATE, run
 from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.serving.predictor import Predictor
 

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import REPO, tool_env
-from tests.test_score import errors_of, run_cli, scores_of
+from tests.support.repo import REPO, tool_env
+from tests.support.scoring import errors_of, run_cli, scores_of
 from tweet_sentiment.score import command
 from tweet_sentiment.score.scoring import OUTPUT_COLUMNS
 from tweet_sentiment.serving.predictor import Predictor

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import clone_repo, run, set_params
-from tests.test_drift import SETTINGS, synthetic
-from tests.test_score import errors_of, run_cli
+from tests.support.drift import SETTINGS, synthetic
+from tests.support.repo import clone_repo, run, set_params
+from tests.support.scoring import errors_of, run_cli
 from tweet_sentiment.data.own_data import read_labelled_csv
 from tweet_sentiment.inputs.accounting import ReadCount
 from tweet_sentiment.inputs.query_log import read_log

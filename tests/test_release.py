@@ -17,7 +17,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from tests.conftest import REPO, clone_repo, run
+from tests.support.repo import REPO, clone_repo, run
 from tweet_sentiment.core.params import load_params
 from tweet_sentiment.release import command, gate, registry
 from tweet_sentiment.release.gate import Scores
@@ -217,7 +217,7 @@ def test_show_lists_each_version_with_its_stage_bento_and_score(registry_repo: P
 
 def deploy_dry_run(repo: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["bash", str(REPO / "scripts/deploy_cloudrun.sh"), "--dry-run", *options],
+        ["bash", str(REPO / "deploy/deploy_cloudrun.sh"), "--dry-run", *options],
         cwd=repo,
         env=os.environ | {"GCP_PROJECT": "test-project"},
         capture_output=True,
@@ -307,7 +307,7 @@ def test_the_report_renders_its_tables_and_plots_offline(tmp_path: Path):
     metrics["test"]["macro_recall"] = 0.5  # a change that makes the model worse: below the gate's floor
     (repo / gate.EVAL_METRICS).write_text(json.dumps(metrics, indent=4))
     out = tmp_path / "report"
-    result = run(["python", "-m", "tweet_sentiment.report", "HEAD", "--out", str(out)], cwd=repo)
+    result = run(["python", "-m", "tweet_sentiment.cli", "report", "HEAD", "--out", str(out)], cwd=repo)
     report = (out / "report.md").read_text()
     assert "| Path" in report and "test.macro_recall" in report and f"{committed:.5f}"[:6] in report
     assert "would be refused: test macro recall (floor)" in report

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run, set_params
+from tests.support.repo import REPO, run, set_params
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +94,7 @@ def test_register_promote_refuse_a_worse_model_and_roll_back(quick_pipeline: Pat
     assert rows == {"v0.1.0": "prod", "v0.2.0": "staging", "v0.3.0": ""}  # each stage holds one version
 
     deploy = run(
-        ["bash", str(REPO / "scripts/deploy_cloudrun.sh"), "--dry-run", "--stage", "prod", "--canary", "10"],
+        ["bash", str(REPO / "deploy/deploy_cloudrun.sh"), "--dry-run", "--stage", "prod", "--canary", "10"],
         cwd=repo,
         GCP_PROJECT="test-project",
     ).stdout

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import clone_repo, run, set_params
+from tests.support.repo import clone_repo, run, set_params
 
 pytestmark = pytest.mark.slow
 

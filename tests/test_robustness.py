@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages import evaluate
-from tests.conftest import REPO
+from tests.support.repo import REPO
 from tweet_sentiment.core.labels import LABEL2ID, LABELS
 from tweet_sentiment.core.params import ParamsError, load_params
 from tweet_sentiment.core.text import normalise
+from tweet_sentiment.evaluate import run as evaluate_run
 from tweet_sentiment.evaluate.robustness import PERTURBATIONS, perturb, robustness_table
+from tweet_sentiment.evaluate.run import evaluate_served
 from tweet_sentiment.serving.runtimes import Runtime
 
 LONG = (
@@ -210,10 +211,10 @@ def test_evaluate_stage_logs_a_robustness_row_and_metrics_per_shift(tmp_path: Pa
     params_text = (tmp_path / "params.yaml").read_text().replace("robustness_samples: 2000", "robustness_samples: 5")
     (tmp_path / "params.yaml").write_text(params_text)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(evaluate, "Predictor", _FakePredictor)
+    monkeypatch.setattr(evaluate_run, "Predictor", _FakePredictor)
     monkeypatch.setattr(_FakePredictor, "calls", [])
 
-    evaluate.main(load_params(Path("params.yaml")))
+    evaluate_served(load_params(Path("params.yaml")))
 
     # val, test, val with emoji drawn for its labels, then the 5-tweet sample under each shift.
     assert _FakePredictor.calls == [len(texts), len(texts), len(texts)] + [5] * len(SHIFTS)

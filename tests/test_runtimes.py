@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 import yaml
 
-from stages.package import TORCH_CPU_INDEX, with_runtime_packages
-from tests.conftest import REPO
+from tests.support.repo import REPO
 from tweet_sentiment.core.labels import ID2LABEL, LABELS
 from tweet_sentiment.core.params import ParamsError, load_params
 from tweet_sentiment.core.text import normalise
 from tweet_sentiment.optimize.choose import Candidate, calibration_tweets, check_candidates, choose
 from tweet_sentiment.optimize.quantize import CANDIDATES, build_candidate, export_onnx, openvino_model
+from tweet_sentiment.release.bento_build import TORCH_CPU_INDEX, with_runtime_packages
 from tweet_sentiment.serving.predictor import Predictor, softmax
 from tweet_sentiment.serving.runtimes import (
     ENGINE_PACKAGES,
@@ -154,6 +154,7 @@ def _predict_for(path: Path, seconds: float, start, busy_cores) -> None:
         busy_cores.put(error)
 
 
+@pytest.mark.slow  # a measurement of busy cores: run alone, with the end-to-end tests (CI runs one at a time)
 @pytest.mark.skipif(
     not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
     reason="Linux with two cores to share out (OpenVINO pins threads on Linux)",

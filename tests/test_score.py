@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, tool_env
+from tests.support.repo import REPO, tool_env
+from tests.support.scoring import errors_of, run_cli, scores_of
 from tweet_sentiment.score import command
-from tweet_sentiment.score.scoring import OUTPUT_COLUMNS, SCORE_COLUMNS
+from tweet_sentiment.score.scoring import OUTPUT_COLUMNS
 from tweet_sentiment.score.shards import local_model
 from tweet_sentiment.serving.limits import MAX_TWEET_CHARS
 from tweet_sentiment.serving.predictor import Predictor
@@ -36,23 +37,10 @@ TWEETS = [
 ]
 
 
-def run_cli(model_dir: Path, *args: str) -> int:
-    return command.main([*args, "--model", str(model_dir), "--threads", "2"])
-
-
 @pytest.fixture(scope="module")
 def predictor(model_dir: Path) -> Predictor:
     """The service's prediction path with the command's default batching, for reference scores."""
     return Predictor(model_dir, batch_size=command.BATCH_SIZE, threads=2)
-
-
-def scores_of(frame: pd.DataFrame) -> np.ndarray:
-    return frame[list(SCORE_COLUMNS)].to_numpy(dtype=np.float64)
-
-
-def errors_of(out: Path, name: str) -> list[tuple[int, str]]:
-    errors = pd.read_csv(out / "_errors" / f"{name}.csv", dtype={"row": int})
-    return list(zip(errors["row"], errors["reason"], strict=True))
 
 
 def test_bad_rows_are_listed_with_their_reason_and_the_rest_scored(tmp_path: Path, model_dir: Path, predictor):
@@ -324,7 +312,7 @@ def test_a_remote_model_folder_is_copied_to_local_disk_for_the_predictor(model_d
 def test_the_dataflow_dry_run_prints_the_staging_and_a_pipeline_the_beam_command_takes(model_dir: Path):
     beam_options = pytest.importorskip("apache_beam.options.pipeline_options")
     env = tool_env(GCP_PROJECT="proj", BUCKET="bkt", MODEL_DIR=str(model_dir), JOB_NAME="job")
-    args = ["bash", "scripts/score_dataflow.sh", "--dry-run", "gs://bkt/in/*.csv", "--out", "gs://bkt/out"]
+    args = ["bash", "deploy/score_dataflow.sh", "--dry-run", "gs://bkt/in/*.csv", "--out", "gs://bkt/out"]
     printed = subprocess.run([*args, "--keep", "id"], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     _, stage, _, pipeline = printed.stdout.splitlines()  # each command after its comment line
     model_url = f"gs://bkt/tweet-sentiment/models/{command.model_version(model_dir)}"
@@ -368,7 +356,7 @@ def test_dataflow_workers_get_the_versions_scored_here():
 @pytest.mark.slow
 def test_gs_urls_in_and_out_through_a_gcs_emulator(tmp_path: Path, model_dir: Path, emulator):
     """gcsfs against `gcp-storage-emulator`: a gs:// glob in, gs:// shards and errors out, a rerun skipping them."""
-    from tests.test_remote import BUCKET, REMOTE_ENV
+    from tests.support.storage import BUCKET, REMOTE_ENV
 
     env = tool_env(**REMOTE_ENV, STORAGE_EMULATOR_HOST=emulator.endpoint, FSSPEC_GS_TOKEN="anon")
     upload = "import sys, fsspec; fsspec.filesystem('gs').put(sys.argv[1], sys.argv[2], recursive=True)"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, call
+from tests.support.repo import REPO, call
 from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.score import command
 from tweet_sentiment.serving.limits import MAX_TWEETS_PER_REQUEST, PARALLEL_BATCHES, SUB_BATCH

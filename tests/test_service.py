@@ -9,13 +9,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import REPO, call, free_port, tool_env
+from tests.support.repo import REPO, call
+from tests.support.server import Records, start_server
 from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.serving import bentoml_hooks
 from tweet_sentiment.serving import limits as serving_limits
@@ -27,52 +27,6 @@ CLEAR_CASES = {
     "I hate this, worst service ever. Never again.": "negative",
     "So angry and disappointed with this terrible phone": "negative",
 }
-
-
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = 90) -> float:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter() - started
-        except OSError:
-            time.sleep(0.25)
-    raise AssertionError("server not ready in time")
-
-
-def start_server(model_dir: Path | str, output=subprocess.PIPE, **env: str) -> tuple[subprocess.Popen, str]:
-    """`bentoml serve` from the repository, serving `model_dir`.
-
-    Its log goes to a pipe by default; a test sending more than a hundred or so
-    requests must pass a file as `output`, or the unread pipe fills and blocks the server.
-    """
-    port = free_port()
-    process = subprocess.Popen(
-        ["bentoml", "serve", "service:TweetSentiment", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO,
-        env=tool_env(TWEET_SENTIMENT_MODEL_DIR=str(model_dir), **env),
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    return process, f"http://127.0.0.1:{port}"
-
-
-@contextmanager
-def serving(model_dir: Path | str, log: Path, **env: str) -> Iterator[str]:
-    """`bentoml serve` on `model_dir`, logging to the file `log`, ready: its URL; stopped on exit."""
-    with log.open("w") as output:
-        process, url = start_server(model_dir, output=output, **env)
-        try:
-            wait_ready(url, process)
-            yield url
-        finally:
-            os.killpg(process.pid, 15)
-            process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -334,15 +288,6 @@ def test_media_type_fix_warns_and_changes_nothing_when_bentomls_internals_change
     assert any("not caching response media types" in r.getMessage() for r in serving_log.records)
 
 
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 def serving_log() -> Iterator[Records]:
     """The serving logger's warnings (BentoML's logger may not propagate to the root, so no caplog)."""
@@ -386,7 +331,7 @@ def test_batching_cap_warns_and_keeps_bentoml_as_is_when_its_internals_change(se
 
 def deploy_dry_run(*options: str) -> str:
     result = subprocess.run(
-        ["bash", "scripts/deploy_cloudrun.sh", "--dry-run", *options, "localhost/tweet-sentiment:v1"],
+        ["bash", "deploy/deploy_cloudrun.sh", "--dry-run", *options, "localhost/tweet-sentiment:v1"],
         cwd=REPO,
         env=os.environ | {"GCP_PROJECT": "test-project", "GCP_REGION": "europe-west1"},
         capture_output=True,
@@ -413,7 +358,7 @@ def test_cloud_run_deploy_is_private_unless_public_is_asked_for():
 
 def test_cloud_run_deploy_rejects_unknown_options():
     result = subprocess.run(
-        ["bash", "scripts/deploy_cloudrun.sh", "--dry-run", "--pubic", "localhost/tweet-sentiment:v1"],
+        ["bash", "deploy/deploy_cloudrun.sh", "--dry-run", "--pubic", "localhost/tweet-sentiment:v1"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -23,7 +23,7 @@ import pytest
 from bentoml.exceptions import BadInput, NotFound, ServiceUnavailable
 from pydantic import TypeAdapter, ValidationError
 
-from tests.test_service import Records
+from tests.support.server import Records
 from tweet_sentiment.serving import bentoml_hooks
 from tweet_sentiment.serving.limits import MAX_BODY_BYTES, logger
 

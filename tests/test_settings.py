@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.test_service import start_server
+from tests.support.repo import REPO
+from tests.support.server import start_server
 from tweet_sentiment.serving.settings import Settings, SettingsError, check_query_log
 
 SETTINGS_TABLE = re.compile(r"^\| `(TWEET_SENTIMENT_[A-Z_]+)` \|", re.MULTILINE)

@@ -84,7 +84,7 @@ def test_a_web_page_saved_as_the_csv_is_refused_as_one(tmp_path: Path):  # repor
     shutil.copytree(EXTERNAL / "tweeteval-sentiment", external / "tweeteval-sentiment")
     csv = external / "labelled.csv"
     shutil.copy(REPO / "tests/public_reports/12-github-blob.html", csv)
-    with pytest.raises(DataError, match=re.escape(f"{csv} is a web page (HTML), not a data file; use the URL")):
+    with pytest.raises(DataError, match=re.escape(f"{csv}: the file is a web page (HTML), not a data file; save the")):
         build_splits(replace(DEFAULTS, source="csv", csv_path=str(csv)), external)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.repo import REPO
 from tweet_sentiment.train.models import EMBEDDED_MODEL_ID
 from tweet_sentiment.train.wheels import (
     CACHE_ENV,

@@ -1,4 +1,4 @@
-"""scripts/sweep_recipes.py: its settings are real params changes, and its scheduler runs what it should."""
+"""experiments/sweep_recipes.py: its settings are real params changes, and its scheduler runs what it should."""
 
 import importlib.util
 import math

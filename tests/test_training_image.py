@@ -1,8 +1,8 @@
 """The training image end to end: clone at a commit, `dvc pull` from GCS, `dvc exp run`, `dvc exp push`.
 
 GCS is the local emulator (tests/test_remote.py), the git remote a bare repository
-bind-mounted into the container, the image built by scripts/build_training_image.sh
-with buildah and run by scripts/run_training_image.sh with podman. Another clone
+bind-mounted into the container, the image built by deploy/build_training_image.sh
+with buildah and run by deploy/daemonless/run_training_image.sh with podman. Another clone
 then finds the experiment with `dvc exp pull`, outputs included.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ONE_CANDIDATE, run
-from tests.test_remote import BUCKET, REMOTE, REMOTE_ENV, Emulator, dvc
+from tests.support.repo import ONE_CANDIDATE, run
+from tests.support.storage import BUCKET, REMOTE, REMOTE_ENV, Emulator, dvc
 
 pytestmark = [
     pytest.mark.slow,
@@ -48,10 +48,10 @@ def test_the_training_image_runs_and_pushes_an_experiment_that_another_clone_pul
     dvc(team, "push", timeout=600)  # the quick pipeline's data and model, for the container to pull
 
     repo_root = Path(__file__).resolve().parents[1]
-    run(["bash", "scripts/build_training_image.sh", IMAGE], cwd=repo_root, timeout=2400)
+    run(["bash", "deploy/build_training_image.sh", IMAGE], cwd=repo_root, timeout=2400)
     container_env = " ".join(f"-e {name}={value}" for name, value in REMOTE_ENV.items())
     result = run(
-        ["bash", "scripts/run_training_image.sh", IMAGE, "-S", "lr=3e-5", *ONE_CANDIDATE],
+        ["bash", "deploy/daemonless/run_training_image.sh", IMAGE, "-S", "lr=3e-5", *ONE_CANDIDATE],
         cwd=repo_root,
         timeout=1800,
         REPO_URL=ORIGIN_IN_CONTAINER,

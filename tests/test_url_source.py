@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, clone_repo, run, set_params
+from tests.support.repo import REPO, clone_repo, run, set_params
 
 pytestmark = pytest.mark.slow
 

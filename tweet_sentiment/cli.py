@@ -27,7 +27,9 @@ class Command(NamedTuple):
 
 COMMANDS = {
     "score": Command("tweet_sentiment.score.command", "score a corpus of tweets (CSV, JSON lines, Parquet; gs://)"),
-    "drift": Command("tweet_sentiment.monitor.drift.command", "has the served traffic drifted? drift.json, report.html"),
+    "drift": Command(
+        "tweet_sentiment.monitor.drift.command", "has the served traffic drifted? drift.json, report.html"
+    ),
     "release": Command("tweet_sentiment.release.command", "the model registry: register, promote, show, rollback"),
     "report": Command("tweet_sentiment.release.report", "what a change does to the model: report.md and plots"),
     "retrain": Command("tweet_sentiment.monitor.live.retrain", "the live loop: retrain on harvested feedback if due"),

@@ -210,8 +210,6 @@ def _read_users_csv(params: DataParams, external: Path) -> tuple[pd.DataFrame, R
     _check_declared(source, external)
     if not source.is_file():
         raise DataError(missing_csv_message(source))
-    with source.open("rb") as file:  # what `dvc import-url` of a web page's URL saves
-        _check_not_html(str(source), "", file.read(64))
     return read_labelled_csv(str(source), params.text_column, params.label_column, **formats)
 
 

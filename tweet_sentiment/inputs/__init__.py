@@ -4,7 +4,7 @@ It decides, in one place and the same way for every reader (own-data training
 CSVs, the scoring command's shards, the query log that `harvest` and `drift`
 read):
 
-- what a file is, by its bytes (`containers`: gzip, bz2, xz, zip, Parquet; `encodings`:
+- what a file is, by its bytes (`containers`: gzip, bz2, xz, zip, Parquet; `charsets`:
   UTF-8 with or without BOM, UTF-16/32, cp1252), with decompressed size capped;
 - which file was meant (`locate`: a path that exists is that file; only a missing one is a glob);
 - how its text is laid out (`text`: line ends; `delimiters`: `,` `;` tab `|`);

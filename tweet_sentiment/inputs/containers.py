@@ -48,6 +48,9 @@ _UNREADABLE = {
     b"Rar!": "a RAR archive",
 }
 _TO_CSV = "open it in its program and save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8), then read that"
+# A web page where a data file was expected: a GitHub blob page, a login or error page (public report 12).
+_HTML = (b"<!doctype html", b"<html>", b"<html ")
+_WEB_PAGE = "the file is a web page (HTML), not a data file; save the file itself (a page's Raw or Download link)"
 
 
 @dataclass
@@ -80,6 +83,8 @@ def kind_of(head: bytes) -> str:
     for magic, what in _UNREADABLE.items():
         if head.startswith(magic):
             raise InputError(f"the file is {what}, not text or Parquet; {_TO_CSV}")
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip().lower().startswith(_HTML):
+        raise InputError(_WEB_PAGE)
     return "text"
 
 

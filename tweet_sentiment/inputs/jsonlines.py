@@ -14,7 +14,7 @@ import json
 import re
 
 from tweet_sentiment.inputs.accounting import Rejection
-from tweet_sentiment.inputs.encodings import UNDECODABLE
+from tweet_sentiment.inputs.charsets import UNDECODABLE
 
 _HALF = re.compile("[\ud800-\udfff]")  # a lone surrogate, from bytes or from an escape
 

@@ -1,6 +1,6 @@
 """Rows of a table file (CSV, JSON lines, Parquet) in chunks, every record either read or rejected with a reason.
 
-What a file is comes from its bytes (`containers`, `encodings`): Parquet by its
+What a file is comes from its bytes (`containers`, `charsets`): Parquet by its
 magic number, whatever its name; text (possibly compressed) is JSON lines when
 its name says `.jsonl`/`.ndjson`/`.json`, CSV when it says `.csv`/`.tsv`, and
 otherwise JSON lines if its first character is `{`. Row numbers count from 1:
@@ -26,8 +26,8 @@ import pandas as pd
 
 from tweet_sentiment.inputs import delimiters
 from tweet_sentiment.inputs.accounting import Rejection
+from tweet_sentiment.inputs.charsets import UNDECODABLE
 from tweet_sentiment.inputs.containers import PARQUET_MAGIC
-from tweet_sentiment.inputs.encodings import UNDECODABLE
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.jsonlines import parse_record
 from tweet_sentiment.inputs.text import MAX_LINE_CHARS, TextInput, open_text, oversized_rejection

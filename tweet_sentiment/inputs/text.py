@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from tweet_sentiment.inputs import encodings
+from tweet_sentiment.inputs import charsets
 from tweet_sentiment.inputs.accounting import Rejection
 from tweet_sentiment.inputs.containers import MAX_DECOMPRESSED_BYTES, Opened, open_content
 from tweet_sentiment.inputs.errors import InputError
@@ -94,12 +94,12 @@ def open_text(url: str, limit: int = MAX_DECOMPRESSED_BYTES) -> Iterator[TextInp
     with open_content(url, limit) as opened:
         if opened.kind == "parquet":
             raise InputError(f"{url}: a Parquet file, where text (CSV or JSON lines) was expected")
-        head = opened.stream.read(encodings.SAMPLE_BYTES)
+        head = opened.stream.read(charsets.SAMPLE_BYTES)
         try:
-            encoding = encodings.detect(head)
+            encoding = charsets.detect(head)
         except InputError as error:
             raise InputError(f"{url}: {error}") from None
         raw = io.BufferedReader(_Prefixed(head, opened.stream), buffer_size=1 << 20)
-        text = io.TextIOWrapper(raw, encoding=encoding, errors=encodings.ERRORS, newline="")
+        text = io.TextIOWrapper(raw, encoding=encoding, errors=charsets.ERRORS, newline="")
         start = head.decode(encoding, errors="ignore").lstrip()[:1]
         yield TextInput(url, opened.compression, encoding, text, opened, start)

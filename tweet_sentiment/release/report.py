@@ -1,4 +1,4 @@
-"""`python -m tweet_sentiment.report [BASE_REV] --out DIR`: what a change does to the model, for its reviewer.
+"""`tweet-sentiment report [BASE_REV] --out DIR`: what a change does to the model, for its reviewer.
 
 Writes `DIR/report.md`: the params diff and the metrics diff against BASE_REV
 (DVC's own `dvc params diff` / `dvc metrics diff` tables), the release gate's
@@ -97,7 +97,7 @@ def write_report(repo: Path, base: str, out: Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m tweet_sentiment.report", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="tweet-sentiment report", description=__doc__.split("\n\n")[0])
     parser.add_argument("base", nargs="?", default="HEAD", metavar="BASE_REV", help="compare with [%(default)s]")
     parser.add_argument("--out", required=True, type=Path, help="folder for report.md and its plots")
     args = parser.parse_args(argv)

@@ -3,7 +3,7 @@
 The same shards, checks, model, output files and exit status as
 `python -m tweet_sentiment.score` (whose arguments it takes), on any Beam runner:
 the DirectRunner by default, Dataflow with `--runner DataflowRunner` and its
-options (scripts/score_dataflow.sh). Any argument the command does not know
+options (deploy/score_dataflow.sh). Any argument the command does not know
 goes to Beam's `PipelineOptions`.
 
 1. `ReadShard` reads each shard in chunks (the command's readers) and emits each

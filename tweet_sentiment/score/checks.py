@@ -33,7 +33,7 @@ def check_text(value: object) -> Rejection | None:
 
     `value` is one cell of the text column as read: a `Rejection` already (a
     record that could not be read at all) is returned as it is. Undecodable
-    bytes arrive as lone surrogates (`inputs.encodings.ERRORS`) and are refused here.
+    bytes arrive as lone surrogates (`inputs.charsets.ERRORS`) and are refused here.
     """
     if isinstance(value, Rejection):
         return value

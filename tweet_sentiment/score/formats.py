@@ -25,7 +25,7 @@ from typing import IO, Any, Protocol
 import numpy as np
 import pandas as pd
 
-from tweet_sentiment.inputs.encodings import ERRORS
+from tweet_sentiment.inputs.charsets import ERRORS
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.jsonlines import NonFinite
 from tweet_sentiment.inputs.tables import MISSING, NAMED_FORMATS, compression_suffix, named_format, pyarrow_parquet

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from tweet_sentiment.serving.http import json_hint
+from tweet_sentiment.serving.http_edge import json_hint
 from tweet_sentiment.serving.limits import MAX_BATCH_WAIT_S, logger
 
 # `cap_batching_wait` patches a private part of BentoML, written against 1.4.40:

@@ -3,7 +3,7 @@ and every query-log record.
 
 - `registry_version`: the model registry's version (GTO's `v` and a SemVer:
   `v0.2.0`, `v0.2.0-rc.1`, `v0.2.0+build.5`), from `TWEET_SENTIMENT_REGISTRY_VERSION`,
-  which `scripts/deploy_cloudrun.sh` sets from the registry; `unregistered` when unset
+  which `deploy/deploy_cloudrun.sh` sets from the registry; `unregistered` when unset
   (a local `bentoml serve`).
 - `bento_version`: the Bento's version when serving a built Bento (BentoML's
   `server_context`), `source` when serving the repository's `service.py`.

@@ -28,7 +28,7 @@ from tweet_sentiment.train.ddp import per_process_batch, world_size
 from tweet_sentiment.train.distillation.student import DistillationTrainer, WithTeacherLogits
 from tweet_sentiment.train.ema import WeightAveraging
 
-if TYPE_CHECKING:  # only `finetune` logs: a sweep elsewhere (scripts/sweep_recipes.py) needs no dvclive
+if TYPE_CHECKING:  # only `finetune` logs: a sweep elsewhere (experiments/sweep_recipes.py) needs no dvclive
     from dvclive import Live
 
 log = logging.getLogger(__name__)

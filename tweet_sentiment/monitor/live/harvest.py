@@ -29,18 +29,27 @@ unverified and train only with `live.accept_tweet_feedback`.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import math
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
+from tweet_sentiment.core import paths
 from tweet_sentiment.core.labels import LABEL2ID
-from tweet_sentiment.data.cleaning import clean_training_pool
+from tweet_sentiment.core.params import Params
+from tweet_sentiment.data.cleaning import DataError, clean_training_pool
+from tweet_sentiment.data.sources import embedded_evaluation_texts
 from tweet_sentiment.inputs.accounting import ReadCount
+from tweet_sentiment.inputs.errors import InputError
+from tweet_sentiment.inputs.query_log import read_log
 from tweet_sentiment.monitor.live.accuracy import live_accuracy
-from tweet_sentiment.serving.querylog import RequestIds
+from tweet_sentiment.serving.querylog import KEY_ENV, RequestIds
 
 ROW_COLUMNS = [
     "id",
@@ -219,3 +228,40 @@ def harvest(
         "live_accuracy": accuracy,
     }
     return Harvest(capped[ROW_COLUMNS].reset_index(drop=True), metrics)
+
+
+log = logging.getLogger("harvest")
+
+
+def run_harvest(params: Params) -> None:
+    secret = os.environ.get(KEY_ENV, "").encode() or None
+    read = ReadCount()
+    try:
+        result = harvest(
+            read_log(Path(params.live.log_dir), read),
+            read,
+            embedded_evaluation_texts(paths.EXTERNAL),
+            secret,
+            params.live.max_client_share,
+        )
+    except InputError as error:
+        raise DataError(f"live.log_dir: {error}") from None
+    for directory in (paths.LIVE, paths.LIVE_METRICS.parent):
+        directory.mkdir(parents=True, exist_ok=True)
+    result.rows.to_csv(paths.HARVESTED, index=False)
+    paths.LIVE_METRICS.write_text(json.dumps(result.metrics, indent=2) + "\n")
+    feedback = result.metrics["feedback"]
+    log.info("query log %s: %s", params.live.log_dir, read.summary())
+    for example in read.examples:
+        log.warning("unreadable log line %s", example)
+    log.info(
+        "%d predictions, %d feedback records: %d labelled rows kept; %s",
+        result.metrics["predictions"],
+        result.metrics["feedback_read"],
+        len(result.rows),
+        ", ".join(f"{name} {n}" for name, n in feedback.items() if n) or "no feedback",
+    )
+    if not secret and len(result.rows):
+        log.warning(
+            "%s is not set: request ids were not verified, so these rows can be scored but not trained on", KEY_ENV
+        )

@@ -1,4 +1,4 @@
-"""`python -m tweet_sentiment.retrain [--drift DRIFT_JSON] [--dry-run]`: retrain on production feedback when it pays.
+"""`tweet-sentiment retrain [--drift DRIFT_JSON] [--dry-run]`: retrain on production feedback when it pays.
 
 1. `dvc update` the imported query log (when `live.log_dir` came in with
    `dvc import-url`), then `dvc repro harvest`: metrics/live.json.
@@ -132,7 +132,7 @@ def _latest_registered() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m tweet_sentiment.retrain", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="tweet-sentiment retrain", description=__doc__.split("\n\n")[0])
     parser.add_argument("--drift", type=Path, help="a drift report (drift.json) of the served traffic")
     parser.add_argument("--dry-run", action="store_true", help="print the decision and the commands, run none")
     parser.add_argument("--project", default="YOUR-PROJECT", help="for the printed scheduler commands")

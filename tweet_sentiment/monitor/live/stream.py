@@ -1,7 +1,7 @@
 """The demo stream of served traffic: 3,886 crowd-labelled tweets about Apple, December 2014 (data/live-demo/).
 
 A domain the SemEval training pool lacks (stock talk, product launches,
-`$AAPL`), for the loop's test and its measurement (scripts/measure_live_loop.py).
+`$AAPL`), for the loop's test and its measurement (experiments/measure_live_loop.py).
 Its README gives the source and the measured facts: latin-1, labels `1`
 negative, `3` neutral, `5` positive, `not_relevant`.
 """

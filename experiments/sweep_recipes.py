@@ -24,8 +24,8 @@ continued masked-LM pretraining on the training tweets (Gururangan et al. 2020,
 "Don't Stop Pretraining") is done here, once per sweep (seeded with the first
 seed, in one of the `--workers` slots), not by the pipeline.
 
-    python scripts/sweep_recipes.py --out sweep --workers 14 --seeds 42 1 2 --settings default emoji0.05
-    python scripts/sweep_recipes.py --out distil --workers 8 --settings default distil0.3 distil0.5 distil0.8
+    python experiments/sweep_recipes.py --out sweep --workers 14 --seeds 42 1 2 --settings default emoji0.05
+    python experiments/sweep_recipes.py --out distil --workers 8 --settings default distil0.3 distil0.5 distil0.8
 """
 
 import argparse

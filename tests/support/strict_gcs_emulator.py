@@ -6,7 +6,7 @@ body is shorter than declared. A push interrupted mid-object would otherwise
 leave a truncated object that the retried push skips as already there: a
 failure of the emulator, not one real GCS can produce.
 
-    python tests/strict_gcs_emulator.py --data-dir DIR start --port PORT ...
+    python tests/support/strict_gcs_emulator.py --data-dir DIR start --port PORT ...
 """
 
 import sys

@@ -11,7 +11,7 @@ tweets), one server after another.
     git clone -q . ../mpnet && cd ../mpnet && ln -s "$OLDPWD/.venv" .venv && source .venv/bin/activate
     dvc cache dir "$OLDPWD/.dvc/cache" && dvc checkout   # share this checkout's venv and DVC cache
     dvc exp run -S base_model=sentence-transformers/all-mpnet-base-v2 -S epochs=1 -S lr=3e-5
-    cd "$OLDPWD" && python scripts/benchmark_models.py ../mpnet --duration 30
+    cd "$OLDPWD" && python benchmarks/benchmark_models.py ../mpnet --duration 30
 """
 
 import argparse
@@ -100,7 +100,7 @@ def section(measured: list[Measured], duration: float) -> str:
         [
             HEADING,
             "",
-            "Written by `python scripts/benchmark_models.py WORKSPACE...` (this checkout first, then each workspace",
+            "Written by `python benchmarks/benchmark_models.py WORKSPACE...` (this checkout first, then each workspace",
             f"trained on another base model). Machine: {machine()}; the load generator shares it.",
             "Val and test: macro recall of the served runtime as `evaluate` scored it. In-process: tweets/s of",
             "`Predictor` on all cores, median of 3 passes over real test tweets. HTTP: this project's service",

@@ -17,10 +17,10 @@
 #
 # The name is read from the Bento's env/docker/Dockerfile, not hard-coded.
 #
-# Usage:  scripts/build_base_image.sh [BENTO_TAG]        # default BENTO_TAG tweet-sentiment:latest
-#         FORCE=1 scripts/build_base_image.sh [BENTO_TAG] # rebuild even if the image exists
-#         BASE_IMAGE=python:3.11-slim scripts/build_base_image.sh   # no Bento needed
-# scripts/build_image.sh runs it by itself when the Bento's base image is missing and its
+# Usage:  deploy/daemonless/build_base_image.sh [BENTO_TAG]        # default BENTO_TAG tweet-sentiment:latest
+#         FORCE=1 deploy/daemonless/build_base_image.sh [BENTO_TAG] # rebuild even if the image exists
+#         BASE_IMAGE=python:3.11-slim deploy/daemonless/build_base_image.sh   # no Bento needed
+# deploy/build_image.sh runs it by itself when the Bento's base image is missing and its
 # registry is unreachable.
 #
 # Environment knobs (all optional):
@@ -36,7 +36,7 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd -- "$SCRIPT_DIR/.." && pwd)"
+REPO_DIR="$(cd -- "$SCRIPT_DIR/../.." && pwd)"
 SUITE="${SUITE:-bookworm}"
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 EXTRA_PACKAGES="${EXTRA_PACKAGES:-}"
@@ -44,7 +44,7 @@ WORK_DIR="${WORK_DIR:-/var/tmp/bento-base-build}"
 FORCE="${FORCE:-0}"
 KEEP_ROOTFS="${KEEP_ROOTFS:-0}"
 
-# shellcheck source=scripts/containers_env.sh
+# shellcheck source=deploy/daemonless/containers_env.sh
 source "$SCRIPT_DIR/containers_env.sh"
 
 log() { printf '\033[1;34m[build_base_image %(%H:%M:%S)T]\033[0m %s\n' -1 "$*"; }
@@ -207,7 +207,7 @@ echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$ROOTFS/etc/apt/apt.conf.d/
 # bind-mounts the host CA bundle over /etc/ssl/certs/ca-certificates.crt during the build, so
 # the `apt-get install ca-certificates` of BentoML's Dockerfile must find the package current
 # (an upgrade's postinst cannot replace the mounted file). When Debian ships a newer
-# ca-certificates, rebuild this image: FORCE=1 scripts/build_base_image.sh
+# ca-certificates, rebuild this image: FORCE=1 deploy/daemonless/build_base_image.sh
 log "apt-get dist-upgrade from $SUITE-updates and $SUITE-security"
 if ! in_rootfs sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get dist-upgrade -y -qq' \
     >"$WORK_DIR/upgrade.log" 2>&1; then
@@ -261,7 +261,7 @@ bah config \
   --env UV_SYSTEM_CERTS=1 \
   --cmd /bin/bash \
   --label org.opencontainers.image.title="debian-$SUITE-python$PYVER (debootstrap minbase)" \
-  --label org.opencontainers.image.description="local stand-in for $SHORT_NAME built by scripts/build_base_image.sh" \
+  --label org.opencontainers.image.description="local stand-in for $SHORT_NAME built by deploy/daemonless/build_base_image.sh" \
   --label org.opencontainers.image.base.name="debootstrap:$SUITE" \
   "$ctr"
 bah commit --quiet --rm "$ctr" "$BASE_IMAGE" >/dev/null

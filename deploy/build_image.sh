@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build an OCI image from a built Bento WITHOUT a Docker daemon (buildah, vfs, chroot).
 #
-# Usage:  scripts/build_image.sh BENTO_TAG [IMAGE_TAG]
+# Usage:  deploy/build_image.sh BENTO_TAG [IMAGE_TAG]
 #   BENTO_TAG  e.g. tweet-sentiment:latest or tweet-sentiment:abc123 (from `bentoml build`)
 #   IMAGE_TAG  default: <bento name>:<bento version>  (stored as localhost/<name>:<version>)
 #
@@ -26,7 +26,7 @@
 #            not part of the build context, so it is not baked into the image.
 #
 # Base image: the Dockerfile's FROM (python:3.11-slim = docker.io/library/python:3.11-slim).
-# If it is not in local storage and its registry does not answer, scripts/build_base_image.sh
+# If it is not in local storage and its registry does not answer, deploy/daemonless/build_base_image.sh
 # builds a local stand-in under that exact name first.
 #
 # Environment knobs (optional):
@@ -44,8 +44,8 @@ set -euo pipefail
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd -- "$SCRIPT_DIR/.." && pwd)"
 
-# shellcheck source=scripts/containers_env.sh
-source "$SCRIPT_DIR/containers_env.sh"
+# shellcheck source=deploy/daemonless/containers_env.sh
+source "$SCRIPT_DIR/daemonless/containers_env.sh"
 export BUILDAH_FORMAT="${BUILDAH_FORMAT:-oci}"
 export DOCKER_BUILDKIT=0          # buildah backend has no BuildKit; keep Dockerfile plain
 export BENTOML_DO_NOT_TRACK="${BENTOML_DO_NOT_TRACK:-true}"
@@ -119,7 +119,7 @@ registry_url() {  # the v2 API endpoint of an image's registry
 
 # ---------------------------------------------------------------- base image
 # Online, buildah pulls the Dockerfile's FROM itself. Without the registry, a local stand-in
-# under the same name (scripts/build_base_image.sh) lets the FROM resolve from local storage.
+# under the same name (deploy/daemonless/build_base_image.sh) lets the FROM resolve from local storage.
 if [[ -n "$(image_id "$BASE_IMAGE")" ]]; then
   desc="$(image_label "$BASE_IMAGE" org.opencontainers.image.description)"
   log "base image $BASE_IMAGE is in local storage${desc:+ ($desc)}"
@@ -127,8 +127,8 @@ elif [[ "$BASE_IMAGE" != localhost/* ]] && answers "$(registry_url "$BASE_IMAGE"
   log "base image $BASE_IMAGE not in local storage; its registry answers -> the build pulls it"
 else
   log "base image $BASE_IMAGE not in local storage and $(registry_url "$BASE_IMAGE") does not answer"
-  log "-> building a local stand-in under that name: scripts/build_base_image.sh"
-  BASE_IMAGE="$BASE_SHORT" "$SCRIPT_DIR/build_base_image.sh"
+  log "-> building a local stand-in under that name: deploy/daemonless/build_base_image.sh"
+  BASE_IMAGE="$BASE_SHORT" "$SCRIPT_DIR/daemonless/build_base_image.sh"
   [[ -n "$(image_id "$BASE_IMAGE")" ]] || die "build_base_image.sh did not create $BASE_IMAGE"
 fi
 PULL_ARGS=()
@@ -252,4 +252,4 @@ bah rm "$ctr" >/dev/null; trap - EXIT
 
 log "image build took $((t1 - t0))s"
 bah images --filter "id=$NEW_ID"
-log "done. run it with:  scripts/run_image.sh $IMAGE_TAG   (or podman --storage-driver vfs run ...)"
+log "done. run it with:  deploy/daemonless/run_image.sh $IMAGE_TAG   (or podman --storage-driver vfs run ...)"

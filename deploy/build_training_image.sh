@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # Build the training image (docker/training.Dockerfile) WITHOUT a Docker daemon: buildah,
-# vfs storage, chroot isolation, as scripts/build_image.sh builds the serving image.
+# vfs storage, chroot isolation, as deploy/build_image.sh builds the serving image.
 #
-# Usage:  scripts/build_training_image.sh [IMAGE_TAG]    (default tweet-sentiment-train:latest,
+# Usage:  deploy/build_training_image.sh [IMAGE_TAG]    (default tweet-sentiment-train:latest,
 #                                                        stored as localhost/tweet-sentiment-train:latest)
 # torch comes from PyTorch's CPU index when it answers; otherwise (offline, as here) from pip's
 # find-links directory (FIND_LINKS, e.g. /opt/wheels holding torch-2.13.0+cpu) bind-mounted
 # read-only at /mnt/find-links for the build only. Everything else comes from PyPI.
-# The base image (python:3.11-slim) is pulled, or built locally by scripts/build_base_image.sh
+# The base image (python:3.11-slim) is pulled, or built locally by deploy/daemonless/build_base_image.sh
 # when its registry does not answer. With Docker, the equivalent is the `docker build` line at
 # the top of docker/training.Dockerfile. An image already built from the same Dockerfile,
 # requirements and entry point is kept (FORCE=1 rebuilds).
 set -euo pipefail
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd -- "$SCRIPT_DIR/.." && pwd)"
-# shellcheck source=scripts/containers_env.sh
-source "$SCRIPT_DIR/containers_env.sh"
+# shellcheck source=deploy/daemonless/containers_env.sh
+source "$SCRIPT_DIR/daemonless/containers_env.sh"
 log() { printf '\033[1;34m[build_training_image %(%H:%M:%S)T]\033[0m %s\n' -1 "$*"; }
 die() { printf '\033[1;31m[build_training_image] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
 
@@ -23,7 +23,7 @@ IMAGE_TAG="${1:-tweet-sentiment-train:latest}"
 DOCKERFILE="$REPO_DIR/docker/training.Dockerfile"
 TORCH_INDEX="https://download.pytorch.org/whl/cpu"
 [[ "$(id -u)" == 0 ]] || die "must run as root (buildah with vfs storage + chroot isolation)"
-command -v buildah >/dev/null || die "buildah is missing (apt-get install buildah runc), or run scripts/build_image.sh once"
+command -v buildah >/dev/null || die "buildah is missing (apt-get install buildah runc), or run deploy/build_image.sh once"
 
 # what the image is made of: rebuilding from the same files gives the same image
 CONTEXT_DIGEST="$(cd "$REPO_DIR" && cat docker/training.Dockerfile docker/train-entrypoint.sh requirements.txt setup.sh | sha256sum | cut -c1-16)"
@@ -38,7 +38,7 @@ BASE_SHORT="$(sed -n 's/^ARG BASE_IMAGE=//p' "$DOCKERFILE")"  # the Dockerfile's
 BASE_IMAGE="$(qualify_image "$BASE_SHORT")"
 if [[ -z "$(image_id "$BASE_IMAGE")" ]] && ! answers https://registry-1.docker.io/v2/; then
   log "base image $BASE_IMAGE missing and Docker Hub does not answer: building a local stand-in"
-  BASE_IMAGE="$BASE_SHORT" "$SCRIPT_DIR/build_base_image.sh"
+  BASE_IMAGE="$BASE_SHORT" "$SCRIPT_DIR/daemonless/build_base_image.sh"
 fi
 
 ARGS=(--isolation chroot --network host --layers=false --force-rm --format oci --label "$LABEL")

@@ -2,9 +2,9 @@
 # Run a BentoML OCI image locally with podman (daemon-less, as root, vfs storage, runc,
 # cgroupfs) and optionally smoke-test it on 127.0.0.1.
 #
-# Usage:  scripts/run_image.sh IMAGE_TAG              # start detached, wait until /readyz is OK
-#         SMOKE=1 scripts/run_image.sh IMAGE_TAG      # ... then stop + remove it (CI check)
-#         scripts/run_image.sh --stop [NAME]          # stop + remove a container started here
+# Usage:  deploy/daemonless/run_image.sh IMAGE_TAG              # start detached, wait until /readyz is OK
+#         SMOKE=1 deploy/daemonless/run_image.sh IMAGE_TAG      # ... then stop + remove it (CI check)
+#         deploy/daemonless/run_image.sh --stop [NAME]          # stop + remove a container started here
 #
 # Environment knobs (optional):
 #   PORT      port the service listens on inside the container AND on the host (default 8080).
@@ -13,11 +13,11 @@
 #   NETWORK   host (default; no CNI/iptables needed) | bridge (uses -p PORT:PORT)
 #   NAME      container name (default bento-run)
 #   TIMEOUT   seconds to wait for /readyz (default 180)
-#   POLL      seconds between /readyz probes (default 1; scripts/benchmark_image.sh uses 0.1)
+#   POLL      seconds between /readyz probes (default 1; benchmarks/benchmark_image.sh uses 0.1)
 #   EXTRA_ARGS extra `podman run` args (word-split), e.g. "-e BENTOML_DEBUG=true --memory 2g"
 set -euo pipefail
 
-# shellcheck source=scripts/containers_env.sh
+# shellcheck source=deploy/daemonless/containers_env.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/containers_env.sh"
 PORT="${PORT:-8080}"
 NETWORK="${NETWORK:-host}"

@@ -12,8 +12,8 @@ What HTTP takes beyond the sum of the steps is the server's own path: uvicorn's
 parsing, BentoML's middleware, the adaptive batcher and the thread hops.
 Prints one Markdown table and, with --output, puts it in BENCHMARKS.md.
 
-    python scripts/profile_lone_request.py                      # about 1 minute
-    python scripts/profile_lone_request.py --output BENCHMARKS.md
+    python benchmarks/profile_lone_request.py                      # about 1 minute
+    python benchmarks/profile_lone_request.py --output BENCHMARKS.md
 """
 
 import argparse
@@ -31,7 +31,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 from benchmark_service import LoadResult, bento_request, drive, original_request, start_bento  # noqa: E402
 from benchmarks_md import machine, replace_section  # noqa: E402
@@ -113,7 +113,7 @@ def table(model_dir: Path, steps: list[tuple[str, float]], loads: list[LoadResul
     lines = [
         HEADING,
         "",
-        f"Written by `python scripts/profile_lone_request.py`. Machine: {machine()}; the client shares it.",
+        f"Written by `python benchmarks/profile_lone_request.py`. Machine: {machine()}; the client shares it.",
         f"Served runtime: `{read_runtime(model_dir).name}` (weights {model_version(model_dir)}), "
         f"{SUB_BATCH}-tweet sub-batches, {PARALLEL_BATCHES} at once "
         "(service.py's defaults). Each step timed alone, p50 over real test tweets:",

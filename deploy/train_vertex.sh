@@ -2,7 +2,7 @@
 # Run one experiment on Vertex AI: a custom job whose containers run the training image.
 #
 #   GCP_PROJECT=my-project REPO_URL=https://github.com/me/tweet-sentiment.git \
-#     scripts/train_vertex.sh [--dry-run] [dvc exp run args...]      e.g. -S lr=3e-5 -S epochs=3
+#     deploy/train_vertex.sh [--dry-run] [dvc exp run args...]      e.g. -S lr=3e-5 -S epochs=3
 #
 # --dry-run prints the `gcloud ai custom-jobs create` command and the job spec, and runs nothing.
 # Environment (defaults in brackets):

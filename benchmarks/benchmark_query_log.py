@@ -1,11 +1,11 @@
 """What the query log costs: service throughput with `TWEET_SENTIMENT_QUERY_LOG` off and on.
 
-Runs the same loads as scripts/benchmark_service.py against `bentoml serve`,
+Runs the same loads as benchmarks/benchmark_service.py against `bentoml serve`,
 alternating off / on / off / on so that drift in the machine's speed hits both
 sides alike, and writes the "Query log" section of BENCHMARKS.md.
 
-    python scripts/benchmark_query_log.py              # about 5 minutes
-    python scripts/benchmark_query_log.py --duration 10 --rounds 1 --output /tmp/bench.md
+    python benchmarks/benchmark_query_log.py              # about 5 minutes
+    python benchmarks/benchmark_query_log.py --duration 10 --rounds 1 --output /tmp/bench.md
 """
 
 import argparse
@@ -113,7 +113,7 @@ def main() -> None:
         [
             SECTION,
             "",
-            "Produced by `python scripts/benchmark_query_log.py`: the same server with the query log off and on",
+            "Produced by `python benchmarks/benchmark_query_log.py`: the same server with the query log off and on",
             f"(text logged, every prediction), {args.rounds} alternating off/on rounds of {args.duration:.0f} s per",
             f"load, {args.workers} worker(s) (the service's default is 2: with one, uneven splits of the 32",
             "keep-alive connections between workers cannot blur the comparison; with two, rounds differed by up",

@@ -1,7 +1,7 @@
 """The original approach, kept only as the benchmark's baseline: FastAPI plus a
 transformers `pipeline`, one tweet per call, `GET /predict/?tweet=...`.
 
-Run: MODEL_DIR=models/finetuned uvicorn scripts.original_app:app --port 8000
+Run: MODEL_DIR=models/finetuned uvicorn benchmarks.original_app:app --port 8000
 """
 
 import os

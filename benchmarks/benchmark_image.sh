@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Serving image size and container cold start, before and after: BENCHMARKS.md's "Serving image" section.
 #
-# Usage:  scripts/benchmark_image.sh BEFORE_IMAGE AFTER_IMAGE [ROUNDS]
-#   e.g.  scripts/benchmark_image.sh tweet-sentiment:trace tweet-sentiment:latest 3
+# Usage:  benchmarks/benchmark_image.sh BEFORE_IMAGE AFTER_IMAGE [ROUNDS]
+#   e.g.  benchmarks/benchmark_image.sh tweet-sentiment:trace tweet-sentiment:latest 3
 #
 # Size is what podman reports for the image (uncompressed layers). Cold start is
 # `podman start` of a created container to the first /readyz 200 (probed every
 # 0.1 s, host network), the median of ROUNDS (default 3) fresh containers; with vfs
 # storage, `podman create` copies the whole image first (seconds per GB), timed apart.
-# Needs root, like scripts/run_image.sh, which starts each container.
+# Needs root, like deploy/daemonless/run_image.sh, which starts each container.
 set -euo pipefail
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd -- "$SCRIPT_DIR/.." && pwd)"
-# shellcheck source=scripts/containers_env.sh
-source "$SCRIPT_DIR/containers_env.sh"
+# shellcheck source=deploy/daemonless/containers_env.sh
+source "$SCRIPT_DIR/../deploy/daemonless/containers_env.sh"
 [[ $# -ge 2 && $# -le 3 ]] || { echo "usage: $0 BEFORE_IMAGE AFTER_IMAGE [ROUNDS]" >&2; exit 1; }
 ROUNDS="${3:-3}"
 PYTHON="${PYTHON:-$REPO_DIR/.venv/bin/python}"
@@ -22,7 +22,7 @@ measure() {  # image -> "bytes start,run start,run ..."
   local bytes log runs=()
   bytes="$(podman --storage-driver "$STORAGE_DRIVER" image inspect --format '{{.Size}}' "$1")"
   for _ in $(seq "$ROUNDS"); do
-    log="$(SMOKE=1 POLL=0.1 NAME=bench-image "$SCRIPT_DIR/run_image.sh" "$1" 2>&1)"
+    log="$(SMOKE=1 POLL=0.1 NAME=bench-image "$SCRIPT_DIR/../deploy/daemonless/run_image.sh" "$1" 2>&1)"
     runs+=("$(sed -n 's/.*ready after start \([0-9.]*\)s.*/\1/p' <<<"$log"),$(sed -n 's/.*ready after \([0-9.]*\)s (podman create.*/\1/p' <<<"$log")")
   done
   echo "$bytes ${runs[*]}"
@@ -55,7 +55,7 @@ for image, measured in ((sys.argv[2], sys.argv[3]), (sys.argv[4], sys.argv[5])):
 text = "\n".join([
     "## Serving image",
     "",
-    "Written by `scripts/benchmark_image.sh` (buildah-built images, podman as root, vfs storage). Size as",
+    "Written by `benchmarks/benchmark_image.sh` (buildah-built images, podman as root, vfs storage). Size as",
     "podman reports it (uncompressed); cold start from `podman start` of a created container to the first",
     f"`/readyz` 200, median of {len(starts)} fresh containers on the host network. With vfs storage `podman",
     "create` copies the whole image first, which the last column (create + start) includes; overlay storage,",

@@ -10,9 +10,9 @@
    that memory is bounded by the chunk size, not the input.
 3. `python -m tweet_sentiment.score.beam` (DirectRunner) on the N-tweet input.
 
-    python scripts/benchmark_score.py                        # 100,000 and 1,000,000 tweets (about 30 min on 2 cores)
-    python scripts/benchmark_score.py --tweets 2000 --large 4000 --shard-rows 1000   # a smoke test
-    python scripts/benchmark_score.py --write                # also rewrite BENCHMARKS.md's section
+    python benchmarks/benchmark_score.py                        # 100,000 and 1,000,000 tweets (about 30 min on 2 cores)
+    python benchmarks/benchmark_score.py --tweets 2000 --large 4000 --shard-rows 1000   # a smoke test
+    python benchmarks/benchmark_score.py --write                # also rewrite BENCHMARKS.md's section
 """
 
 import argparse
@@ -146,7 +146,8 @@ def report(rows: list[Measured], args: argparse.Namespace, runtime: str) -> str:
     lines = [
         HEADING,
         "",
-        f"Written by `python scripts/benchmark_score.py`: the served runtime ({runtime}) at batch {args.batch_size}, "
+        f"Written by `python benchmarks/benchmark_score.py`: the served runtime ({runtime}) "
+        f"at batch {args.batch_size}, "
         f"{args.parallel} call(s) at once on {args.threads} thread(s), chunks of {args.chunk_size:,} rows, "
         f"real tweets (TweetEval test, then training tweets, repeated) in CSV shards of {args.shard_rows:,} rows. "
         "tweets/s is the command's own figure (scoring, after the model is loaded); wall time includes start-up. "

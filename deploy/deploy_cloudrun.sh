@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Push the service image to Artifact Registry and deploy it on Cloud Run.
 #
-# Usage: scripts/deploy_cloudrun.sh [--dry-run] [--public] LOCAL_IMAGE
-#        scripts/deploy_cloudrun.sh [--dry-run] [--public] --stage STAGE [--canary PCT | --promote-traffic | --rollback]
-#   LOCAL_IMAGE  the image built by scripts/build_image.sh (or `bentoml containerize`),
+# Usage: deploy/deploy_cloudrun.sh [--dry-run] [--public] LOCAL_IMAGE
+#        deploy/deploy_cloudrun.sh [--dry-run] [--public] --stage STAGE [--canary PCT | --promote-traffic | --rollback]
+#   LOCAL_IMAGE  the image built by deploy/build_image.sh (or `bentoml containerize`),
 #                e.g. localhost/tweet-sentiment:<version>; deployed with all traffic.
 #   --stage STAGE  deploy what the model registry holds in STAGE (GTO: `gto show tweet-sentiment#STAGE`):
 #                that version's Bento (`dvc artifacts get`), built into an image tagged with the version,
@@ -74,8 +74,8 @@ REPOSITORY=${AR_REPOSITORY:-tweet-sentiment}
 SERVICE=${SERVICE:-tweet-sentiment}
 TOOL=${CONTAINER_TOOL:-podman}
 if [[ $TOOL == podman && $DRY_RUN == 0 ]]; then
-  # shellcheck source=scripts/containers_env.sh
-  source "$(dirname -- "${BASH_SOURCE[0]}")/containers_env.sh"  # the store build_image.sh wrote to
+  # shellcheck source=deploy/daemonless/containers_env.sh
+  source "$(dirname -- "${BASH_SOURCE[0]}")/daemonless/containers_env.sh"  # the store build_image.sh wrote to
 fi
 run() {
   if [[ $DRY_RUN == 1 ]]; then printf '%q ' "$@"; printf '\n'; else "$@"; fi

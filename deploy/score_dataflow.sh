@@ -3,7 +3,7 @@
 # served model staged to GCS.
 #
 #   GCP_PROJECT=my-project BUCKET=my-bucket \
-#     scripts/score_dataflow.sh [--dry-run] 'gs://my-bucket/tweets/*.parquet' --out gs://my-bucket/scored [options]
+#     deploy/score_dataflow.sh [--dry-run] 'gs://my-bucket/tweets/*.parquet' --out gs://my-bucket/scored [options]
 #
 # Inputs (files, globs, folders) and --out are gs:// URLs; the options are the scoring command's
 # (--text-column, --keep, --format, --overwrite, --chunk-size, --batch-size; see docs/scoring.md).

@@ -20,10 +20,10 @@ Prints, and writes to BENCHMARKS.md, one comparison table: the ceiling, then
 each server's tweets/s, p50, p99 and 5xx at each load, with its share of the
 ceiling at batch 64. The peers run in their own venv (benchmarks/setup_peers.sh).
 
-    python scripts/benchmark_service.py                        # everything: about 20 minutes at --duration 60
-    python scripts/benchmark_service.py --only http --duration 30   # 2 and 3 without the trace: about 7 minutes
-    python scripts/benchmark_service.py --only knobs --duration 20  # the service under each of KNOBS: about 9 minutes
-    python scripts/benchmark_service.py --skip-peers --duration 10 --output /tmp/bench.md
+    python benchmarks/benchmark_service.py                        # everything: about 20 minutes at --duration 60
+    python benchmarks/benchmark_service.py --only http --duration 30   # 2 and 3 without the trace: about 7 minutes
+    python benchmarks/benchmark_service.py --only knobs --duration 20  # each of KNOBS: about 9 minutes
+    python benchmarks/benchmark_service.py --skip-peers --duration 10 --output /tmp/bench.md
 """
 
 import argparse
@@ -367,7 +367,7 @@ def start_peer(python: Path, script: str, model_dir: Path) -> Server:
 
 def start_original() -> Server:
     port = free_port()
-    uvicorn = [sys.executable, "-m", "uvicorn", "scripts.original_app:app", "--host", "127.0.0.1"]
+    uvicorn = [sys.executable, "-m", "uvicorn", "benchmarks.original_app:app", "--host", "127.0.0.1"]
     return Server([*uvicorn, "--port", str(port)], port, {"MODEL_DIR": str(REPO / "models/finetuned")}, "/docs")
 
 
@@ -523,7 +523,7 @@ def knobs_section(ceiling: dict[int, float], knobs: list[Served], runtime: str, 
         [
             KNOBS_HEADING,
             "",
-            "Written by `python scripts/benchmark_service.py --only knobs`. Machine: "
+            "Written by `python benchmarks/benchmark_service.py --only knobs`. Machine: "
             f"{machine()}; the load generator shares it.",
             f"The service (`service.py`, uvicorn on {http_stack()}) on `{runtime}`, started once per setting of",
             "`TWEET_SENTIMENT_WORKERS` (worker processes) and `TWEET_SENTIMENT_PARALLEL` (sub-batches of 16 a worker",
@@ -574,7 +574,7 @@ def comparison_section(
         [
             COMPARISON_HEADING,
             "",
-            "Written by `python scripts/benchmark_service.py` (alone: `--only http`; the peers' venv comes from",
+            "Written by `python benchmarks/benchmark_service.py` (alone: `--only http`; the peers' venv comes from",
             f"`benchmarks/setup_peers.sh`). Machine: {machine()}; the load generator shares it.",
             f"Each server but the original serves `models/serving` ({runtime}) through this project's `Predictor`",
             "with 2 worker processes, each running sub-batches of 16, two at once on one CPU thread apiece. Real",
@@ -669,9 +669,9 @@ def write_report(
     preamble = [
         "# Benchmarks",
         "",
-        "`python scripts/benchmark_service.py` writes the Runtimes, HTTP and HTTP against LitServe and Ray Serve",
-        "sections, `python scripts/benchmark_models.py` the Quality or speed one, `python",
-        "scripts/benchmark_query_log.py` the Query log one, `scripts/benchmark_image.sh` the Serving image one.",
+        "`python benchmarks/benchmark_service.py` writes the Runtimes, HTTP and HTTP against LitServe and Ray Serve",
+        "sections, `python benchmarks/benchmark_models.py` the Quality or speed one, `python",
+        "benchmarks/benchmark_query_log.py` the Query log one, `benchmarks/benchmark_image.sh` the Serving image one.",
         "",
         f"- Machine: {machine()}, torch {torch.__version__}, fast bf16 on this CPU: {cpu_has_fast_bf16()}",
     ]

@@ -10,7 +10,7 @@ served model on that run's `live` split; after: the retrained one (evaluate's
 own score). TweetEval test beside both. Prints a table and writes the results
 (JSON), a Markdown table and a PNG plot.
 
-    python scripts/measure_live_loop.py --sizes 500 1000 2000 --out docs/live-loop
+    python experiments/measure_live_loop.py --sizes 500 1000 2000 --out docs/live-loop
 """
 
 import argparse
