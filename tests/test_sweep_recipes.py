@@ -1,19 +1,13 @@
 """experiments/sweep_recipes.py: its settings are real params changes, and its scheduler runs what it should."""
 
-import importlib.util
 import math
 import threading
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
+from experiments import sweep_recipes as sweep
 from tweet_sentiment.core.params import load_params
-
-SCRIPT = Path(__file__).parents[1] / "scripts" / "sweep_recipes.py"
-spec = importlib.util.spec_from_file_location("sweep_recipes", SCRIPT)
-sweep = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sweep)
 
 
 def test_with_changes_replaces_nested_and_top_level_params_only():
