@@ -83,8 +83,8 @@ def with_changes(params: Params, changes: dict[str, float | int]) -> Params:
 def prepare_splits(work: Path, tokenizer_dir: Path) -> None:
     """Normalised train (pickle), tokenized val/test/val_synthetic_emoji and the test emoji mask, under `work`."""
     from tweet_sentiment.core.text import has_emoji, normalise
-    from tweet_sentiment.data.augmentation import EmojiRanking, add_emoji
     from tweet_sentiment.data.tokenized import TokenizedSplit
+    from tweet_sentiment.evaluate.emoji_slices import synthetic_emoji_texts
     from tweet_sentiment.train.models import load_tokenizer
 
     params = load_params()
@@ -96,8 +96,8 @@ def prepare_splits(work: Path, tokenizer_dir: Path) -> None:
     normalised = {name: frame.assign(text=frame["text"].map(normalise)) for name, frame in frames.items()}
     normalised["train"].to_pickle(work / "train.pkl")
     val = normalised["val"]
-    # As `evaluate` draws it (seed + 1), with params.yaml's seed: the same set for every run.
-    synthetic = val.assign(text=add_emoji(val["text"], val["label"], 1.0, params.seed + 1, EmojiRanking.load()))
+    # `evaluate`'s own draw, with params.yaml's seed: the same set for every run.
+    synthetic = val.assign(text=synthetic_emoji_texts(val, params.seed))
     for name, frame in {"val": val, "test": normalised["test"], "val_synthetic_emoji": synthetic}.items():
         TokenizedSplit.from_frame(frame, tokenizer, params.tokenize.max_length).save(work / f"{name}.npz")
 
@@ -199,6 +199,7 @@ def train_and_score(setting: str, seed: int, base: Path, work: Path, limit: int 
     from tweet_sentiment.core.metrics import headline_scores, per_class_scores
     from tweet_sentiment.data.augmentation import EmojiRanking, add_emoji
     from tweet_sentiment.data.tokenized import TokenizedSplit
+    from tweet_sentiment.evaluate.emoji_slices import emoji_subsets
     from tweet_sentiment.train.distillation.student import training_set
     from tweet_sentiment.train.models import load_classifier, load_tokenizer
     from tweet_sentiment.train.trainer import build_trainer, finetune
@@ -234,7 +235,7 @@ def train_and_score(setting: str, seed: int, base: Path, work: Path, limit: int 
     scores = {name: headline_scores(split.labels, predicted[name])["macro_recall"] for name, split in splits.items()}
     has_emoji = np.load(work / "test_has_emoji.npy")
     test_labels, test_predicted = splits["test"].labels, predicted["test"]
-    for subset, mask in (("test_emoji", has_emoji), ("test_no_emoji", ~has_emoji)):
+    for subset, mask in emoji_subsets("test", has_emoji):  # evaluate's slices
         scores[subset] = headline_scores(test_labels[mask], test_predicted[mask])["macro_recall"]
     history = [entry["eval_macro_recall"] for entry in trainer.state.log_history if "eval_macro_recall" in entry]
     emoji_recall = {

@@ -26,7 +26,7 @@ from tweet_sentiment.core.labels import LABEL2ID, LABELS
 from tweet_sentiment.core.metrics import headline_scores, per_class_scores
 from tweet_sentiment.core.params import Params
 from tweet_sentiment.core.text import has_emoji
-from tweet_sentiment.data.augmentation import EmojiRanking, add_emoji
+from tweet_sentiment.evaluate.emoji_slices import emoji_subsets, synthetic_emoji_texts
 from tweet_sentiment.evaluate.robustness import robustness_table
 from tweet_sentiment.evaluate.splits import evaluation_frame, scored_splits
 from tweet_sentiment.serving.predictor import Predictor
@@ -70,16 +70,14 @@ def evaluate_emoji_subsets(
     live: Live, name: str, with_emoji: np.ndarray, actual: np.ndarray, predicted: np.ndarray
 ) -> None:
     """Headline scores and tweet counts of the tweets with emoji and of the rest; nothing when either is empty."""
-    if with_emoji.all() or not with_emoji.any():
-        return
-    for subset, rows in ((f"{name}_emoji", with_emoji), (f"{name}_no_emoji", ~with_emoji)):
+    for subset, rows in emoji_subsets(name, with_emoji):
         log_scores(live, subset, headline_scores(actual[rows], predicted[rows]), int(rows.sum()))
         live.log_metric(f"{subset}/tweets", int(rows.sum()), plot=False)
 
 
 def evaluate_synthetic_emoji(live: Live, predictor: Predictor, val: pd.DataFrame, seed: int) -> None:
     """Every val tweet with 1-3 emoji drawn for its label (seed + 1: not training's draws): headline scores."""
-    texts = add_emoji(val["text"], val["label"], 1.0, seed + 1, EmojiRanking.load())
+    texts = synthetic_emoji_texts(val, seed)
     actual = val["label"].map(LABEL2ID).to_numpy()
     log_scores(
         live, "val_synthetic_emoji", headline_scores(actual, predictor.predict_proba(texts).argmax(axis=1)), len(val)
