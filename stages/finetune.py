@@ -1,7 +1,6 @@
 """DVC stage `finetune`: fine-tune the base model, keep the best epoch, save it.
 
-With `train.processes` above 1 it runs itself again under torchrun (DDP); only
-global rank 0 writes the DVCLive metrics and the model.
+What it does, and why, is said once, in `tweet_sentiment/train/run.py`.
 """
 
 from tweet_sentiment.core.stage import run_stage

@@ -40,20 +40,25 @@ NEUTRAL_WORDS = ("no emotion", "no sentiment", "no opinion", "none", "neither", 
 EMPTY_LABEL = ""  # a row whose label is blank: dropped and counted as `empty_label` (cleaning.py)
 
 
+def _words(text: str) -> str:
+    """`text` without quote characters, each run of punctuation and space as one space (`I cant tell`)."""
+    return " ".join(_NOT_WORD.split(text.translate(_QUOTES))).strip()
+
+
 def label_key(value: object) -> str:
     """How a label is matched: case, quote characters and punctuation ignored (`I can't tell` -> `i cant tell`);
     an integer as its number (`-1`, `+1` -> `1`)."""
     text = str(value).strip()
     if _INTEGER.fullmatch(text):
         return str(int(text))
-    return " ".join(_NOT_WORD.split(text.translate(_QUOTES).casefold())).strip()
+    return _words(text).casefold()
 
 
 def _hydra_key(value: str) -> str | None:
     """`value` as a `-S` dict key that matches it (case kept), or None where Hydra's grammar cannot hold it."""
     if _INTEGER.fullmatch(value.strip()):
         return str(int(value))
-    key = " ".join(_NOT_WORD.split(value.translate(_QUOTES))).strip()
+    key = _words(value)
     # Hydra reads these as other types, and takes only ASCII in an unquoted key.
     if not key or not key.isascii() or key.lower() in {"null", "true", "false"}:
         return None

@@ -36,6 +36,7 @@ from tweet_sentiment.data.cleaning import (
 )
 from tweet_sentiment.data.own_data import read_labelled_csv
 from tweet_sentiment.inputs.accounting import ReadCount
+from tweet_sentiment.inputs.containers import is_web_page
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,7 @@ def _check_not_html(url: str, content_type: str, body: bytes) -> None:
     Read as CSV, its markup would be a header and rows of nonsense, or a
     confusing "missing column" error (CSSEGISandData/COVID-19#1722); say what it is instead.
     """
-    start = body.lstrip()[:15].lower()
-    if "html" in content_type.lower() or start.startswith((b"<!doctype html", b"<html")):
+    if "html" in content_type.lower() or is_web_page(body[:64]):
         raise DataError(f"{url} is a web page (HTML), not a data file; {_raw_url_hint(url)}.")
 
 

@@ -69,6 +69,11 @@ class Opened:
     damage: Callable[[], str | None]
 
 
+def is_web_page(head: bytes) -> bool:
+    """Whether a file's first bytes are an HTML page's (after a BOM and whitespace)."""
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip().lower().startswith(_HTML)
+
+
 def kind_of(head: bytes) -> str:
     """`gzip`, `bz2`, `xz`, `zip`, `parquet`, `empty` or `text` from a file's first bytes; `InputError` for others."""
     if not head:
@@ -83,7 +88,7 @@ def kind_of(head: bytes) -> str:
     for magic, what in _UNREADABLE.items():
         if head.startswith(magic):
             raise InputError(f"the file is {what}, not text or Parquet; {_TO_CSV}")
-    if head.removeprefix(b"\xef\xbb\xbf").lstrip().lower().startswith(_HTML):
+    if is_web_page(head):
         raise InputError(_WEB_PAGE)
     return "text"
 
