@@ -46,6 +46,14 @@ def emulator(tmp_path: Path) -> Iterator:
         server.stop()
 
 
+@pytest.fixture
+def registry_repo(tmp_path: Path) -> Path:
+    """A git repository with this project's `artifacts:` section and `.gto`, and no version yet."""
+    from tests.support.registry import init_registry_repo
+
+    return init_registry_repo(tmp_path / "registry")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_temp_files(tmp_path_factory) -> Path:
     """Temporary files of the suite and of every command it starts go under pytest's basetemp.

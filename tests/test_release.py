@@ -17,6 +17,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from tests.support.registry import commit_version
 from tests.support.repo import REPO, clone_repo, run
 from tweet_sentiment.core.params import load_params
 from tweet_sentiment.release import command, gate, registry
@@ -85,33 +86,6 @@ def test_the_same_served_runtime_passes_throughput_without_a_timing():
     assert verdicts(gate.check(other, same, PARAMS, was_in_staging=None))["served tweets/s (this machine)"] is None
     for lock in ("stages: {}", "stages:", "stages: [", "just text", "stages: {optimize: {outs: [models/serving]}}"):
         assert gate.served_model_hash(lock) is None  # no hash to compare: timed as before
-
-
-# A registry without a pipeline: commits whose committed metrics say what each version scored.
-def commit_version(repo: Path, test: float, positive: float, bento: str) -> str:
-    (repo / "metrics/eval/plots/custom").mkdir(parents=True, exist_ok=True)
-    (repo / "models").mkdir(exist_ok=True)
-    (repo / gate.EVAL_METRICS).write_text(json.dumps({"test": {"macro_recall": test}}))
-    per_class = [{"label": "negative", "recall": 0.88}, {"label": "neutral", "recall": 0.49}]
-    (repo / gate.PER_CLASS_TEST).write_text(json.dumps([*per_class, {"label": "positive", "recall": positive}]))
-    (repo / "models/bento.json").write_text(json.dumps({"tag": f"tweet-sentiment:{bento}"}))
-    run(["git", "add", "-A"], cwd=repo)
-    run(["git", "commit", "-qm", f"a model scoring {test}"], cwd=repo)
-    return run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
-
-
-@pytest.fixture
-def registry_repo(tmp_path: Path) -> Path:
-    """A git repository with this project's `artifacts:` section and `.gto`, and no version yet."""
-    repo = tmp_path / "registry"
-    repo.mkdir()
-    run(["git", "init", "-q"], cwd=repo)
-    run(["git", "config", "user.name", "tests"], cwd=repo)
-    run(["git", "config", "user.email", "tests@example.invalid"], cwd=repo)
-    artifacts = {"artifacts": yaml.safe_load((REPO / "dvc.yaml").read_text())["artifacts"]}
-    (repo / "dvc.yaml").write_text(yaml.safe_dump(artifacts))
-    shutil.copy(REPO / ".gto", repo / ".gto")
-    return repo
 
 
 def gto_stage(repo: Path, stage: str) -> str:

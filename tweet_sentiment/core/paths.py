@@ -8,6 +8,7 @@ TOKENIZED = Path("data/tokenized")
 MODEL = Path("models/finetuned")
 BENTO_ARCHIVE = Path("models/tweet-sentiment-bento.tar")  # exported Bento (plain tar: xz takes minutes), cached by DVC
 BENTO_INFO = Path("models/bento.json")  # its tag and sizes
+MODEL_CARD = Path("models/model_card.md")  # the Bento's model card, in git (tweet_sentiment/card/model_card.py)
 CHECKPOINTS = Path("build/checkpoints")  # the Trainer's per-epoch checkpoints, removed after training
 METRICS = Path("metrics")
 TRAIN_LIVE = METRICS / "train"  # DVCLive dir of `finetune`

@@ -1,5 +1,5 @@
-"""The `package` stage's work: build the Bento (service code, models/serving, its runtime's
-packages) and export it.
+"""The `package` stage's work: write the model card, build the Bento (service code, models/serving,
+its runtime's packages, the card) and export it.
 
 The exported archive is a cached DVC out, so `dvc push` / `dvc pull` carry the
 Bento too; `bentoml import "$PWD/models/tweet-sentiment-bento.tar"` restores it elsewhere.
@@ -17,8 +17,9 @@ import bentoml
 import yaml
 from bentoml.exceptions import NotFound
 
+from tweet_sentiment.card.model_card import render_model_card
 from tweet_sentiment.core import paths
-from tweet_sentiment.core.params import Params
+from tweet_sentiment.core.params import Params, ParamsError
 from tweet_sentiment.release.bento_archive import input_digest, write_reproducible_archive
 from tweet_sentiment.serving.runtimes import ENGINE_PACKAGES, Runtime, read_runtime
 
@@ -53,11 +54,15 @@ def with_runtime_packages(config: dict, runtime: Runtime) -> dict:
 
 
 def build_bento(params: Params) -> None:
+    paths.MODEL_CARD.write_text(render_model_card(), encoding="utf-8")  # before the build, which ships it
     runtime = read_runtime(paths.SERVING)
     config = with_runtime_packages(yaml.safe_load(BENTOFILE.read_text()), runtime)
     EFFECTIVE_BENTOFILE.parent.mkdir(exist_ok=True)
     EFFECTIVE_BENTOFILE.write_text(yaml.safe_dump(config, sort_keys=False))
-    version = input_digest(bento_inputs(EFFECTIVE_BENTOFILE, config["include"]))
+    inputs = bento_inputs(EFFECTIVE_BENTOFILE, config["include"])
+    if paths.MODEL_CARD not in inputs:
+        raise ParamsError(f"{BENTOFILE}: its `include` must take {paths.MODEL_CARD}, so that the Bento ships its card")
+    version = input_digest(inputs)
     tag = f"{config['name']}:{version}"
     with contextlib.suppress(NotFound):
         bentoml.delete(tag)  # same inputs, same Bento: rebuild it rather than fail

@@ -5,6 +5,7 @@
     promote VERSION --to STAGE        the gate against the version in STAGE, then the assignment
             [--force --reason TEXT]   assign despite failed criteria; the reason is recorded
     show                              every version: stage, commit, Bento, headline metrics
+    show VERSION                      that version's model card, as committed at its tag
     rollback --stage STAGE            the version STAGE held before, back in it
 
 Everything is GTO's record (Git tags, see `registry`); push the tags
@@ -20,6 +21,7 @@ import argparse
 import json
 import logging
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
@@ -177,6 +179,19 @@ def show(repo: Path) -> int:
     return EXIT_OK
 
 
+def show_card(repo: Path, version: str) -> int:
+    """Print `version`'s model card as committed at its tag."""
+    registry.parse_version(version)
+    registry.find(repo, version)
+    tag = f"{ARTIFACT}@{version}"
+    try:
+        card = committed_text(repo, tag, str(paths.MODEL_CARD))
+    except RevisionError:
+        raise RegistryError(f"{tag} has no model card: {paths.MODEL_CARD} is not committed at its tag") from None
+    sys.stdout.write(card)
+    return EXIT_OK
+
+
 def rollback(repo: Path, stage: str, reason: str) -> int:
     taken_out, put_back = registry.rollback(repo, stage, reason)
     print(f"{stage}: {ARTIFACT}@{put_back} is back, {taken_out} rolled back; push the tags to deploy it")
@@ -193,7 +208,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     promote_.add_argument("--to", required=True, choices=STAGES, dest="stage")
     promote_.add_argument("--force", action="store_true", help="assign even if criteria fail (needs --reason)")
     promote_.add_argument("--reason", help="why; recorded in the assignment's tag")
-    commands.add_parser("show", help="every version, its stage and headline metrics")
+    show_ = commands.add_parser("show", help="every version, its stage and headline metrics; or one version's card")
+    show_.add_argument("version", nargs="?", help="print this version's model card, e.g. v0.2.0")
     rollback_ = commands.add_parser("rollback", help="put the stage's previous version back")
     rollback_.add_argument("--stage", required=True, choices=STAGES)
     rollback_.add_argument("--reason", default="manual rollback", help="recorded in the tags [%(default)s]")
@@ -210,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "promote":
             return promote(repo, args.version, args.stage, args.force, args.reason)
         if args.command == "show":
-            return show(repo)
+            return show(repo) if args.version is None else show_card(repo, args.version)
         return rollback(repo, args.stage, args.reason)
     except (RegistryError, RevisionError, ParamsError) as error:
         log.error("%s", error)

@@ -1,9 +1,10 @@
 """`tweet-sentiment report [BASE_REV] --out DIR`: what a change does to the model, for its reviewer.
 
 Writes `DIR/report.md`: the params diff and the metrics diff against BASE_REV
-(DVC's own `dvc params diff` / `dvc metrics diff` tables), the release gate's
-verdict for the workspace against the version in `prod`, and every plot of
-`dvc.yaml` for both revisions as PNG files beside it. The plots are the
+(DVC's own `dvc params diff` / `dvc metrics diff` tables), the model card's
+unified diff against BASE_REV's card, the release gate's verdict for the
+workspace against the version in `prod`, and every plot of `dvc.yaml` for both
+revisions as PNG files beside it. The plots are the
 Vega-Lite specs `dvc plots diff --json` writes, rendered offline by
 `vl-convert-python` (`dvc plots diff`'s HTML loads Vega from a CDN). CI posts
 the file on pull requests with `cml comment create`. Exit status: 0 written,
@@ -13,6 +14,7 @@ the file on pull requests with `cml comment create`. Exit status: 0 written,
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import re
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from tweet_sentiment.core import paths
 from tweet_sentiment.core.params import ParamsError, load_params
 from tweet_sentiment.release import gate, registry
 from tweet_sentiment.release.registry import ARTIFACT, RegistryError
@@ -78,6 +81,29 @@ def gate_section(repo: Path) -> str:
     return f"Against {against}: {summary}.\n\n{table}"
 
 
+def card_section(repo: Path, base: str) -> str:
+    """The model card's unified diff, BASE_REV's committed card against the workspace's; a sentence when none."""
+    card = repo / paths.MODEL_CARD
+    if not card.is_file():
+        return f"No model card in the workspace: `dvc repro package` writes {paths.MODEL_CARD}."
+    try:
+        before = committed_text(repo, base, str(paths.MODEL_CARD))
+    except RevisionError:
+        before = ""
+    diff = "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            card.read_text(encoding="utf-8").splitlines(keepends=True),
+            f"{base}:{paths.MODEL_CARD}",
+            f"workspace:{paths.MODEL_CARD}",
+        )
+    )
+    if not diff:
+        return f"The model card is the same as {base}'s."
+    new = f"{base} has no model card; all of it is new.\n\n" if not before else ""
+    return f"{new}```diff\n{diff}```"
+
+
 def write_report(repo: Path, base: str, out: Path) -> Path:
     """`out/report.md` and its PNG plots; the report's path."""
     out.mkdir(parents=True, exist_ok=True)
@@ -87,7 +113,7 @@ def write_report(repo: Path, base: str, out: Path) -> Path:
     figures = "\n\n".join(f"### {title}\n\n![{title}]({name})" for title, name in plots)
     text = (
         f"# Model report: workspace against {base}\n\n"
-        f"## Params\n\n{params}\n\n## Metrics\n\n{metrics}\n\n"
+        f"## Params\n\n{params}\n\n## Metrics\n\n{metrics}\n\n## Model card\n\n{card_section(repo, base)}\n\n"
         f"## Release gate\n\n{gate_section(repo)}\n\n## Plots\n\n{figures}\n"
     )
     report = out / "report.md"
