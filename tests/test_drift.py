@@ -1,5 +1,6 @@
 """The drift checks and the drift command, on synthetic features and a log written by QueryLog."""
 
+import gzip
 import json
 import time
 from dataclasses import replace
@@ -10,7 +11,10 @@ import pytest
 from sklearn.metrics import recall_score
 
 from tests.support.drift import SETTINGS, synthetic
+from tests.support.repo import REPO
 from tweet_sentiment.core.labels import LABELS
+from tweet_sentiment.core.language import detect_languages
+from tweet_sentiment.core.params import load_params
 from tweet_sentiment.monitor.drift import command, rates
 from tweet_sentiment.monitor.drift.checks import DriftSettings, mmd_permutation_test, run_checks
 from tweet_sentiment.monitor.drift.features import Features
@@ -73,13 +77,16 @@ def test_reference_round_trip(tmp_path: Path):
     assert reference.summary()["tweets"] == 100
 
 
-def write_log(directory: Path, features: Features, feedback: list[tuple[str, str]] = ()) -> None:
-    """A query log written by the service's own writer, with these features."""
+def write_log(
+    directory: Path, features: Features, feedback: list[tuple[str, str]] = (), langs: list[str] | None = None
+) -> None:
+    """A query log written by the service's own writer, with these features (and languages; default `und`)."""
     log, ids = QueryLog(str(directory), "v1", log_text=False), RequestIds(b"k")
     for i in range(len(features)):
         scores = dict.fromkeys(LABELS, (1 - float(features.confidence[i])) / 2)
         scores[LABELS[features.predicted[i]]] = float(features.confidence[i])
-        result = {"pred_id": int(features.predicted[i]), "pred_label": LABELS[features.predicted[i]], "scores": scores}
+        label, lang = LABELS[features.predicted[i]], "und" if langs is None else langs[i]
+        result = {"pred_id": int(features.predicted[i]), "pred_label": label, "scores": scores, "lang": lang}
         text = "x" * int(features.chars[i])
         log.predictions([text], [result], [ids.issue(result["pred_id"])], [TokenCounts(10, 0)], 0.01)
     for label, predicted in feedback:
@@ -107,7 +114,9 @@ def test_command_on_in_distribution_log_finds_no_drift_and_scores_feedback(tmp_p
     status, result = run_cli(tmp_path / "log", tmp_path / "out", reference_file)
     assert status == 0 and result["drift_detected"] is False
     assert result["predictions"] == 400 and result["feedback"] == 4
-    assert set(result["checks"]) == {"prediction_drift", "confidence_drift", "length_drift", "unknown_token_drift"}
+    assert set(result["checks"]) == {
+        *("prediction_drift", "confidence_drift", "length_drift", "unknown_token_drift", "non_english_share")
+    }
     assert result["skipped_checks"] == {"embedding_drift": "no model given (--model-dir)"}
     accuracy = result["live_accuracy"]
     expected = recall_score([a for a, _ in feedback], [p for _, p in feedback], average="macro")
@@ -217,3 +226,88 @@ def test_window_sizes_must_be_positive(tmp_path: Path, value: str, capsys):
     with pytest.raises(SystemExit) as exit_info:
         command.main([str(tmp_path), "--out", str(tmp_path / "out"), "--last", value])
     assert exit_info.value.code == 2 and "not a positive whole number" in capsys.readouterr().err
+
+
+ENGLISH_TWEETS = REPO / "data/external/tweeteval-sentiment/test_text.txt.gz"  # TweetEval's test tweets (in git)
+LANGUAGE_SAMPLE = Path(__file__).parent / "data/language_sample.tsv"
+
+
+def write_languages(directory: Path, langs: list[str | None], seed: int = 5) -> None:
+    """A log written by QueryLog with these `lang`s; a None one is left out, as in records logged before it."""
+    write_log(directory, synthetic(len(langs), seed=seed), langs=[lang or "und" for lang in langs])
+    file = next(directory.glob("queries-*.jsonl"))
+    records = [json.loads(line) for line in file.read_text().splitlines()]
+    for record, lang in zip(records, langs, strict=True):
+        if lang is None:
+            del record["lang"]
+    file.write_text("".join(json.dumps(record) + "\n" for record in records))
+
+
+def english_tweets(n: int) -> list[str]:
+    with gzip.open(ENGLISH_TWEETS, "rt", encoding="utf-8") as lines:
+        return [line.strip() for _, line in zip(range(n), lines, strict=False)]
+
+
+def spanish_tweets() -> list[str]:
+    rows = LANGUAGE_SAMPLE.read_text(encoding="utf-8").splitlines()[1:]
+    return [text for lang, text in (row.split("\t", 1) for row in rows) if lang == "es"]
+
+
+def test_the_non_english_share_fires_on_spanish_tweets_and_not_on_english_ones(
+    tmp_path: Path, reference_file: Path, monkeypatch
+):
+    monkeypatch.chdir(REPO)  # the ceiling comes from params.yaml where the command runs
+    ceiling = load_params().monitor.max_non_english_share
+    write_languages(tmp_path / "english", detect_languages(english_tweets(400)))
+    status, result = run_cli(tmp_path / "english", tmp_path / "out-english", reference_file)
+    check = result["checks"]["non_english_share"]
+    assert (status, check["drift"], check["threshold"]["effect"]) == (0, False, ceiling)
+    assert check["current"]["non_english_share"] < ceiling / 3 and check["current"]["with_lang"] == 400
+    spanish = detect_languages(spanish_tweets())
+    write_languages(tmp_path / "spanish", spanish)
+    status, result = run_cli(tmp_path / "spanish", tmp_path / "out-spanish", reference_file)
+    check = result["checks"]["non_english_share"]
+    assert (status, check["drift"], len(spanish)) == (1, True, 65)
+    assert check["current"]["non_english_share"] > 0.9 and check["current"]["languages"]["es"] > 60
+    assert "Drift detected: non_english_share" in (tmp_path / "out-spanish" / "report.html").read_text()
+
+
+def test_the_language_check_shares_alpha_with_the_others(tmp_path: Path, reference_file: Path):
+    write_languages(tmp_path / "log", ["en"] * 200)
+    status, result = run_cli(tmp_path / "log", tmp_path / "out", reference_file, "--max-non-english-share", "0.1")
+    assert status == 0 and len(result["checks"]) == 5 and "non_english_share" not in result["skipped_checks"]
+    assert {check["threshold"]["p_value"] for check in result["checks"].values()} == {0.05 / 5}
+    assert "non_english_share" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_a_small_excess_over_the_ceiling_is_not_enough(tmp_path: Path, reference_file: Path):
+    write_languages(tmp_path / "log", ["es"] * 12 + ["en"] * 88)  # 12% against 10%: not significant in 100
+    status, result = run_cli(tmp_path / "log", tmp_path / "out", reference_file, "--max-non-english-share", "0.1")
+    check = result["checks"]["non_english_share"]
+    assert status == 0 and check["effect"] == 0.12 and check["p_value"] > check["threshold"]["p_value"]
+
+
+def test_records_without_lang_count_as_unknown(tmp_path: Path, reference_file: Path, caplog):
+    write_languages(tmp_path / "log", [None] * 60 + ["es"] * 60 + ["und"] * 40, seed=7)  # older lines first
+    status, result = run_cli(tmp_path / "log", tmp_path / "out", reference_file, "--max-non-english-share", "0.1")
+    current = result["checks"]["non_english_share"]["current"]
+    assert status == 1 and (current["unknown"], current["with_lang"], current["non_english_share"]) == (60, 100, 0.6)
+    assert "60 of 160 predictions carry no `lang`" in caplog.text
+    write_languages(tmp_path / "old", [None] * 120)
+    status, result = run_cli(tmp_path / "old", tmp_path / "out-old", reference_file, "--max-non-english-share", "0.1")
+    assert status == 0 and "non_english_share" not in result["checks"]
+    assert result["skipped_checks"]["non_english_share"].startswith("only 0 predictions carry `lang` (120 were")
+
+
+def test_without_params_yaml_or_flag_the_language_check_is_skipped(tmp_path: Path, reference_file: Path, monkeypatch):
+    write_languages(tmp_path / "log", ["es"] * 100)
+    monkeypatch.chdir(tmp_path)
+    status, result = run_cli(tmp_path / "log", tmp_path / "out", reference_file)
+    assert status == 0 and result["skipped_checks"]["non_english_share"].startswith("no ceiling")
+
+
+@pytest.mark.parametrize("value", ["0", "1", "-0.1", "half"])
+def test_the_ceiling_must_be_a_share(tmp_path: Path, value: str, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        command.main([str(tmp_path), "--out", str(tmp_path / "out"), "--max-non-english-share", value])
+    assert exit_info.value.code == 2 and "is not a share between 0 and 1" in capsys.readouterr().err

@@ -134,6 +134,8 @@ class MonitorParams:
     min_predictions: int = rules(POSITIVE)
     embedding_sample: int = rules(POSITIVE)
     permutations: int = rules(POSITIVE)
+    # Read by the drift command when it runs, not saved with the reference (no `reference` rerun).
+    max_non_english_share: float = rules(POSITIVE, BELOW_ONE)
     min_effect: MinEffectParams
 
 

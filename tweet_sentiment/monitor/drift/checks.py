@@ -18,6 +18,8 @@ trained on better), which flagged 11% of its 500-tweet windows.
 - input drift: maximum mean discrepancy (MMD) of the sentence embeddings with a
   Gaussian kernel (median-distance bandwidth) and a permutation test, as in
   alibi-detect's MMDDrift (which does not install with this stack); effect: MMD².
+- language drift (`language_check.py`): a one-sided binomial test of the share
+  of predictions in another language than English against a ceiling; effect: the share.
 
 `python -m tweet_sentiment.monitor.drift.rates` measures the false-alarm and detection rates.
 """
@@ -109,10 +111,16 @@ def _judge(found: dict, p_threshold: float, min_effect: float) -> Check:
     return Check(**found, threshold=threshold, drift=drift)
 
 
-def run_checks(reference: Features, current: Features, settings: DriftSettings, seed: int | None = None) -> list[Check]:
-    """Every check the data allows; the embedding one needs logged text."""
+def run_checks(
+    reference: Features, current: Features, settings: DriftSettings, seed: int | None = None, other_checks: int = 0
+) -> list[Check]:
+    """Every check the data allows; the embedding one needs logged text.
+
+    `other_checks`: how many checks the report runs beside these (the non-English
+    share, `language_check.py`), which share `alpha` with them.
+    """
     with_embeddings = current.embedding is not None and reference.embedding is not None
-    p_threshold = settings.alpha / (5 if with_embeddings else 4)
+    p_threshold = settings.alpha / ((5 if with_embeddings else 4) + other_checks)
     reference_counts = np.bincount(reference.predicted, minlength=len(LABELS))
     current_counts = np.bincount(current.predicted, minlength=len(LABELS))
     present = (reference_counts + current_counts) > 0

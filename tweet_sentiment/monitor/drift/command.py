@@ -17,14 +17,17 @@ from pathlib import Path
 import numpy as np
 
 from tweet_sentiment.core import paths
-from tweet_sentiment.core.arguments import positive_int
+from tweet_sentiment.core.arguments import positive_int, share
 from tweet_sentiment.core.labels import LABEL2ID, LABELS
+from tweet_sentiment.core.params import ParamsError
 from tweet_sentiment.inputs.accounting import ReadCount
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.query_log import read_log
+from tweet_sentiment.monitor.drift import language_check
 from tweet_sentiment.monitor.drift.checks import Check, DriftSettings, run_checks
 from tweet_sentiment.monitor.drift.features import Encoder, Features, from_log
 from tweet_sentiment.monitor.drift.html_report import render_report
+from tweet_sentiment.monitor.drift.language_check import LanguageCounts, ceiling_from_params
 from tweet_sentiment.monitor.drift.reference import DriftReferenceError, Reference, load_reference
 from tweet_sentiment.monitor.live.accuracy import live_accuracy
 
@@ -129,10 +132,19 @@ def require_enough(window: Window, settings: DriftSettings) -> None:
         )
 
 
-def judge(window: Window, current: Features, reference: Reference, model_dir: Path | None) -> dict:
-    """drift.json's content for one window whose features are `current`."""
+def judge(
+    window: Window, current: Features, reference: Reference, model_dir: Path | None, ceiling: float | None
+) -> dict:
+    """drift.json's content for one window whose features are `current`; `ceiling`: the non-English share's."""
     settings = reference.settings
-    checks: list[Check] = run_checks(reference.features, current, settings)
+    languages = LanguageCounts.of(window.predictions)
+    language_skipped = language_check.why_skipped(languages, ceiling, settings.min_predictions)
+    checks: list[Check] = run_checks(reference.features, current, settings, other_checks=int(language_skipped is None))
+    if language_skipped is None:
+        checks.append(language_check.non_english_check(languages, ceiling, checks[0].threshold["p_value"]))
+    skipped = {} if current.embedding is not None else {"embedding_drift": _why_no_embeddings(model_dir)}
+    if language_skipped is not None:
+        skipped[language_check.NAME] = language_skipped
     versions = sorted({str(p.get("model_version")) for p in window.predictions})
     latencies = np.array([p.get("latency_ms", np.nan) for p in window.predictions], dtype=float)
     return {
@@ -147,7 +159,7 @@ def judge(window: Window, current: Features, reference: Reference, model_dir: Pa
         "reference_tweets": len(reference.features),
         "alpha": settings.alpha,
         "checks": {check.name: check.as_dict() for check in checks},
-        "skipped_checks": {} if current.embedding is not None else {"embedding_drift": _why_no_embeddings(model_dir)},
+        "skipped_checks": skipped,
         "live_accuracy": live_accuracy(window.feedback),
         "latency_ms": {
             f"p{q}": round(float(np.nanpercentile(latencies, q)), 2)
@@ -174,6 +186,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--last", type=positive_int, help="judge only the last N predictions")
     parser.add_argument("--since", type=datetime.fromisoformat, help="judge only records from this UTC time on")
     parser.add_argument("--min-predictions", type=positive_int, help="override the reference's minimum window size")
+    parser.add_argument(
+        "--max-non-english-share",
+        type=share,
+        help="ceiling of the non-English share check (default: monitor.max_non_english_share of ./params.yaml)",
+    )
     return parser.parse_args(argv)
 
 
@@ -199,10 +216,18 @@ def main(argv: list[str] | None = None) -> int:
             for example in window.read.examples:
                 log.warning("unreadable log line %s", example)
         require_enough(window, reference.settings)
+        if unknown := LanguageCounts.of(window.predictions).unknown:
+            log.warning(
+                "%d of %d predictions carry no `lang` (logged before the service detected languages): "
+                "counted as unknown and left out of the non-English share",
+                unknown,
+                len(window.predictions),
+            )
         model_dir = args.model_dir if (args.model_dir / "config.json").is_file() else None
         current = window_features(window, model_dir)
-        result = judge(window, current, reference, model_dir)
-    except (NoVerdict, InputError, DriftReferenceError) as error:
+        ceiling = args.max_non_english_share or ceiling_from_params()
+        result = judge(window, current, reference, model_dir, ceiling)
+    except (NoVerdict, InputError, DriftReferenceError, ParamsError) as error:
         log.error("%s", error)
         return 2
     except OSError as error:

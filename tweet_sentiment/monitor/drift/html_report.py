@@ -119,7 +119,8 @@ Model version(s) in the log: {{ result.model_versions | join(", ") }}; reference
 {% if result.model_versions != [result.reference_model_version] %}<strong>The log was written by another model
 than the reference describes: rebuild the reference (dvc repro) for the model you serve.</strong>{% endif %}</p>
 <h2>Checks</h2>
-<p class="note">Each check is a two-sample test. It flags drift when its p-value is below its threshold
+<p class="note">Each check is a two-sample test against the training tweets (the non-English share: a
+binomial test against its ceiling). It flags drift when its p-value is below its threshold
 (alpha {{ result.alpha }} shared by {{ result.checks | length }} checks, so on traffic like the training tweets
 a report raises a false alarm at most {{ (result.alpha * 100) | round(1) }}% of the time) and its effect size
 reaches the minimum that matters.</p>
