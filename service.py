@@ -1,7 +1,7 @@
 """BentoML service for tweet sentiment: `bentoml serve` from the repository root.
 
-- `POST /predict` `{"tweets": [...]}`: one `{pred_id, pred_label, scores}` per tweet,
-  requests merged by adaptive batching.
+- `POST /predict` `{"tweets": [...]}`: one `{pred_id, pred_label, scores, request_id, lang}` per
+  tweet, requests merged by adaptive batching; `lang` is the tweet's language (the model reads English).
 - `GET /predict?tweet=...` and `GET /predict/?tweet=...`: the original FastAPI
   contract, `{"pred_id": "1", "pred_label": "neutral"}`, kept for its callers
   (a missing `tweet` is a 422 with FastAPI's body).
@@ -9,6 +9,11 @@
   the true label of an earlier prediction, for live accuracy. Once per request id:
   the same label again is answered `"duplicate": true` and not counted, another
   label is a 409 (tweet_sentiment/serving/feedback.py).
+- `POST /explain` `{"tweet": ...}`: the prediction plus each word's weight, by occlusion on
+  the served runtime (tweet_sentiment/serving/explain.py); not logged, not counted as predictions.
+- `GET /ui`: a page to try the model (tweet_sentiment/serving/page.py); `TWEET_SENTIMENT_UI=0` turns it off.
+- `GET /card`: the model card `package` wrote beside the served model (`models/model_card.md`,
+  Hugging Face's format), with the registry version this service runs added to its metadata.
 - `GET /version`: what is served: the registry version, the Bento's, the weights'
   digest and the runtime (tweet_sentiment/serving/identity.py).
 - `/healthz`, `/readyz`, `/metrics` come from BentoML; `/metrics` also carries
@@ -45,10 +50,12 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from tweet_sentiment.card.metadata import card_for
 from tweet_sentiment.core.labels import LABELS, ModelLoadError
+from tweet_sentiment.core.language import detect_languages
 from tweet_sentiment.serving.bentoml_hooks import (
     cache_response_media_types,
     cap_batching_wait,
@@ -56,6 +63,7 @@ from tweet_sentiment.serving.bentoml_hooks import (
     quiet_client_error_tracebacks,
 )
 from tweet_sentiment.serving.bentoml_instruments import bound_endpoint_labels
+from tweet_sentiment.serving.explain import TooManyWords, explain_prediction
 from tweet_sentiment.serving.feedback import FeedbackLedger
 from tweet_sentiment.serving.http_edge import RequestGuard
 from tweet_sentiment.serving.identity import UNREGISTERED, ServedModel
@@ -66,6 +74,7 @@ from tweet_sentiment.serving.limits import (
     Tweet,
     logger,
 )
+from tweet_sentiment.serving.page import page_routes
 from tweet_sentiment.serving.predictor import Predictor
 from tweet_sentiment.serving.prometheus import ServiceMetrics
 from tweet_sentiment.serving.querylog import QueryLog, RequestIds, client_id, request_id_key
@@ -95,6 +104,22 @@ class Prediction(BaseModel):
     pred_label: str
     scores: dict[str, float]
     request_id: str  # give it back to POST /feedback with the true label
+    lang: str  # the tweet's language, ISO 639-1, or "und" (tweet_sentiment/core/language.py); the model reads English
+
+
+class WordWeight(BaseModel):
+    word: str  # the tweet's own text, tweet[start:end]; an emoji is a word of its own
+    start: int
+    end: int
+    weight: float  # how much the predicted label's probability falls without this word
+    reads_as: str  # what the model reads: an emoji's name, else the word
+
+
+class Explanation(BaseModel):
+    pred_id: int
+    pred_label: str
+    scores: dict[str, float]
+    words: list[WordWeight]
 
 
 TrueLabel = Literal[LABELS]  # the label map, so feedback validates against it
@@ -150,6 +175,23 @@ async def version(request: Request) -> JSONResponse:
     return JSONResponse(bentoml.get_current_service().served.as_dict())
 
 
+async def model_card(request: Request) -> PlainTextResponse | JSONResponse:
+    """The card of what this service runs (Markdown with YAML metadata), or a 404 saying where it was looked for."""
+    service = bentoml.get_current_service()
+    if service.card is None:
+        error = (
+            f"no model card of the served weights at {card_path(MODEL_DIR)}: "
+            "`dvc repro package` writes the card of models/serving there"
+        )
+        return JSONResponse({"error": error}, status_code=404)
+    return PlainTextResponse(service.card, media_type="text/markdown; charset=utf-8")
+
+
+def card_path(model_dir: Path) -> Path:
+    """Where the card of `model_dir` is: beside it, as `package` writes models/model_card.md and the Bento ships it."""
+    return model_dir.resolve().parent / "model_card.md"
+
+
 def require_model_dir(model_dir: Path) -> None:
     if not (model_dir / "config.json").is_file():
         raise ModelLoadError(
@@ -177,6 +219,8 @@ legacy_app = Starlette(
         Route("/predict", legacy_predict, methods=["GET"]),
         Route("/predict/", legacy_predict, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
+        Route("/card", model_card, methods=["GET"]),
+        *(page_routes() if SETTINGS.ui else []),
     ]
 )
 
@@ -220,6 +264,9 @@ class TweetSentiment:
             weights,
             read_runtime(MODEL_DIR).name,
         )
+        card = card_path(MODEL_DIR)
+        card_text = card.read_text(encoding="utf-8") if card.is_file() else ""
+        self.card = card_for(card_text, weights, self.served.registry_version)
         self.metrics = ServiceMetrics()
         self.metrics.model_info(self.served.as_dict())
         self.request_ids = RequestIds(request_id_key(SETTINGS.request_id_key, weights))
@@ -243,10 +290,25 @@ class TweetSentiment:
         started = time.perf_counter()
         results, counts = self.predictor.predict_with_counts(tweets)
         latency_s = time.perf_counter() - started
+        for result, lang in zip(results, detect_languages(tweets), strict=True):
+            result["lang"] = lang
         request_ids = [self.request_ids.issue(result["pred_id"]) for result in results]
         self.query_log.predictions(tweets, results, request_ids, counts, latency_s)
         self.metrics.observe(tweets, results)
         return [{**result, "request_id": request_id} for result, request_id in zip(results, request_ids, strict=True)]
+
+    @bentoml.api(route="/explain")
+    def explain(self, tweet: Tweet) -> Explanation:
+        """Why this label: the prediction plus each word's weight (at most `MAX_EXPLAIN_WORDS`, 64 words).
+
+        The one-word-out variants are scored in one batched call; none is logged or counted as a prediction.
+        """
+        try:
+            explanation = explain_prediction(self.predictor, tweet)
+        except TooManyWords as error:
+            raise BadInput(str(error)) from None
+        self.metrics.observe_explanation()
+        return Explanation(**explanation)
 
     @bentoml.api(route="/feedback")
     def feedback(

@@ -126,13 +126,19 @@ class Server:
     """
 
     def __init__(
-        self, args: list[str], port: int, env: dict[str, str], ready_path: str, ready_timeout_s: float = 180.0
+        self,
+        args: list[str],
+        port: int,
+        env: dict[str, str],
+        ready_path: str,
+        ready_timeout_s: float = 180.0,
+        cwd: Path = REPO,
     ) -> None:
         self.port, self.ready_path, self.peak_rss = port, ready_path, 0
         self.log = tempfile.NamedTemporaryFile("w+", prefix="benchmark-server-", suffix=".log")  # noqa: SIM115
         started = time.perf_counter()
         output = {"stdout": self.log, "stderr": subprocess.STDOUT}
-        self.process = subprocess.Popen(args, cwd=REPO, env=os.environ | env, start_new_session=True, **output)
+        self.process = subprocess.Popen(args, cwd=cwd, env=os.environ | env, start_new_session=True, **output)
         try:
             self._wait_ready(ready_timeout_s)
         except RuntimeError:
@@ -350,11 +356,13 @@ def measure(label: str, server: Server, request_maker, tweets: list[str], durati
         server.stop()
 
 
-def start_bento(model_dir: Path, **env: str) -> Server:
-    """`bentoml serve` on `model_dir`; `env` sets the service's knobs (TWEET_SENTIMENT_WORKERS, ..._PARALLEL)."""
+def start_bento(model_dir: Path, source: Path = REPO, **env: str) -> Server:
+    """`bentoml serve` of the service in `source` on `model_dir`; `env` sets the service's knobs
+    (TWEET_SENTIMENT_WORKERS, ..._PARALLEL)."""
     port = free_port()
     serve = [sys.executable, "-m", "bentoml", "serve", "service:TweetSentiment", "--host", "127.0.0.1"]
-    return Server([*serve, "--port", str(port)], port, {"TWEET_SENTIMENT_MODEL_DIR": str(model_dir), **env}, "/readyz")
+    env = {"TWEET_SENTIMENT_MODEL_DIR": str(model_dir), **env}
+    return Server([*serve, "--port", str(port)], port, env, "/readyz", cwd=source)
 
 
 def start_peer(python: Path, script: str, model_dir: Path) -> Server:

@@ -72,6 +72,13 @@ ALLOWED = {
     "tweet_sentiment/release/command.py:_bento_at:json.loads": "the committed Bento info JSON the package stage wrote",
     "tweet_sentiment/release/report.py:render_plots:json.loads": "the stdout of `dvc plots diff --json`, not a file",
     "tweet_sentiment/release/report.py:gate_section:.read_text": "metrics/*.json of the workspace (dvc metrics)",
+    "tweet_sentiment/release/report.py:card_section:.read_text": "the workspace's model card (the package stage's out)",
+    "tweet_sentiment/card/facts.py:_text:.read_text": (
+        "what the model card is made from: params.yaml, bentofile.yaml, metrics/*.json, models/serving/runtime.json"
+    ),
+    "tweet_sentiment/card/facts.py:_json:json.loads": "metrics/*.json and the served runtime's JSON",
+    "service.py:TweetSentiment.__init__:.read_text": "the model card the package stage wrote beside the served model",
+    "tweet_sentiment/serving/page.py:page_routes:.read_text": "the try-it page's HTML, which ships in the package",
     # Model files the pipeline saved (save_pretrained, the optimize stage).
     "tweet_sentiment/core/labels.py:config_labels:json.loads": "the model folder's config.json (save_pretrained)",
     "tweet_sentiment/core/labels.py:config_labels:.read_text": "the model folder's config.json (save_pretrained)",

@@ -97,11 +97,15 @@ def test_package_inits_hold_no_code_so_no_stage_needs_to_declare_them():
     assert [f for f in inits if not is_docstring_only(f)] == []
 
 
+# What the service reads that is not code: the served model, the try-it page, the model card.
+SERVICE_DATA = {"models/serving/*", f"{PACKAGE}/serving/ui/*", "models/model_card.md"}
+
+
 def test_the_bento_includes_exactly_what_the_service_imports():
     """bentofile.yaml's `include` is service.py, its import closure and the served model, nothing else."""
     bentofile = yaml.safe_load((REPO / "bentofile.yaml").read_text())
     included = set(bentofile["include"])
-    assert included == {"service.py", "models/serving/*"} | closure("service.py", follow_plumbing=True)
+    assert included == {"service.py", *SERVICE_DATA} | closure("service.py", follow_plumbing=True)
     # The service imports no training or drift code.
     assert not any(f.startswith(f"{PACKAGE}/monitor/") for f in included)
     assert f"{PACKAGE}/train/trainer.py" not in included and f"{PACKAGE}/data/cleaning.py" not in included

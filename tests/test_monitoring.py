@@ -4,6 +4,7 @@ feedback comes back over HTTP, and the drift command judges the real log."""
 import json
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sklearn.metrics import recall_score
 
 from tests.support.repo import REPO, call, tool_env
-from tests.support.server import serving
+from tests.support.server import metric_total, serving
 from tweet_sentiment.serving.runtimes import model_version, read_runtime
 
 pytestmark = pytest.mark.slow
@@ -27,7 +28,11 @@ def logged_server(quick_model: Path, tmp_path_factory) -> Iterator[tuple[str, Pa
     """`bentoml serve` with the query log on, and the log directory."""
     log_dir = tmp_path_factory.mktemp("query-log")
     server_log = log_dir.parent / "server.log"
-    env = {"TWEET_SENTIMENT_QUERY_LOG": str(log_dir), "TWEET_SENTIMENT_REGISTRY_VERSION": REGISTRY_VERSION}
+    env = {
+        "TWEET_SENTIMENT_QUERY_LOG": str(log_dir),
+        "TWEET_SENTIMENT_REGISTRY_VERSION": REGISTRY_VERSION,
+        "TWEET_SENTIMENT_UI": "0",  # the try-it page turned off (tests/test_page.py drives it where it is on)
+    }
     with serving(quick_model, server_log, **env) as url:
         yield url, log_dir
 
@@ -123,9 +128,7 @@ def test_the_service_says_what_it_serves_on_a_route_and_a_gauge(logged_server: t
 
 
 def feedback_total(url: str) -> float:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
-        lines = response.read().decode().splitlines()
-    return sum(float(line.split()[-1]) for line in lines if line.startswith("tweet_sentiment_feedback_total{"))
+    return metric_total(url, "tweet_sentiment_feedback_total")
 
 
 def test_replayed_feedback_is_counted_once_and_a_changed_label_is_a_409(logged_server: tuple[str, Path]):  # report 11
@@ -193,3 +196,45 @@ def test_the_original_get_endpoint_hands_out_a_request_id_for_feedback(logged_se
     assert set(body) == {"pred_id", "pred_label"}  # the original contract, unchanged
     status, receipt = call(f"{url}/feedback", json.dumps({"request_id": request_id, "label": "positive"}).encode())
     assert status == 200 and receipt["predicted"] == body["pred_label"]
+
+
+def logged_lines(log_dir: Path) -> int:
+    return sum(len(file.read_text().splitlines()) for file in log_dir.glob("queries-*.jsonl"))
+
+
+def test_explain_is_its_own_count_and_leaves_the_query_log_and_prediction_counters_alone(
+    logged_server: tuple[str, Path],
+):
+    """Its one-word-out variants are not traffic: drift and live accuracy must not see them."""
+    url, log_dir = logged_server
+    tweet = "the service was awful and slow 😡"
+    [predicted] = predict_all(url, [tweet])
+    counters = ("tweet_sentiment_predictions_total", "tweet_sentiment_explanations_total")
+    before = {name: metric_total(url, name) for name in counters}
+    lines = logged_lines(log_dir)
+    status, explanation = call(f"{url}/explain", json.dumps({"tweet": tweet}).encode())
+    assert status == 200, explanation
+    assert {key: explanation[key] for key in ("pred_id", "pred_label", "scores")} == {
+        key: predicted[key] for key in ("pred_id", "pred_label", "scores")
+    }
+    assert [word["word"] for word in explanation["words"]] == ["the", "service", "was", "awful", "and", "slow", "😡"]
+    assert explanation["words"][-1]["reads_as"] == "enraged face"
+    assert logged_lines(log_dir) == lines
+    assert metric_total(url, "tweet_sentiment_predictions_total") == before["tweet_sentiment_predictions_total"]
+    assert metric_total(url, "tweet_sentiment_explanations_total") == before["tweet_sentiment_explanations_total"] + 1
+
+
+def test_explain_refuses_a_tweet_over_the_word_cap_with_the_limit(logged_server: tuple[str, Path]):
+    url, _ = logged_server
+    status, answer = call(f"{url}/explain", json.dumps({"tweet": " ".join(["so"] * 65)}).encode())
+    assert status == 400 and "65 words" in answer["error"] and "at most 64" in answer["error"], answer
+    status, answer = call(f"{url}/explain", json.dumps({"tweet": " ".join(["so"] * 64)}).encode())
+    assert status == 200 and len(answer["words"]) == 64, answer
+
+
+def test_the_page_can_be_turned_off(logged_server: tuple[str, Path]):
+    url, _ = logged_server
+    for path in ("/ui", "/ui/static/page.js"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{url}{path}", timeout=30)
+        assert refused.value.code == 404

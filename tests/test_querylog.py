@@ -16,8 +16,18 @@ from tweet_sentiment.serving.querylog import QueryLog, QueryLogError, RequestIds
 from tweet_sentiment.serving.tokenizer import TokenCounts
 
 RESULTS = [
-    {"pred_id": 2, "pred_label": "positive", "scores": {"negative": 0.1, "neutral": 0.2, "positive": 0.7}},
-    {"pred_id": 0, "pred_label": "negative", "scores": {"negative": 0.8, "neutral": 0.1, "positive": 0.1}},
+    {
+        "pred_id": 2,
+        "pred_label": "positive",
+        "scores": {"negative": 0.1, "neutral": 0.2, "positive": 0.7},
+        "lang": "en",
+    },
+    {
+        "pred_id": 0,
+        "pred_label": "negative",
+        "scores": {"negative": 0.8, "neutral": 0.1, "positive": 0.1},
+        "lang": "es",
+    },
 ]
 TEXTS = ["what a great game", "lost my keys again"]
 COUNTS = [TokenCounts(4, 0), TokenCounts(5, 1)]
@@ -55,6 +65,7 @@ def test_a_prediction_record_holds_what_drift_and_audits_need(tmp_path: Path):
     assert first["type"] == "prediction" and first["request_id"] == request_ids[0]
     assert (first["text"], first["chars"], first["label"]) == (TEXTS[0], len(TEXTS[0]), "positive")
     assert first["scores"] == RESULTS[0]["scores"] and first["model_version"] == "abc123"
+    assert (first["lang"], second["lang"]) == ("en", "es")  # for the drift report's non-English share
     assert first["registry_version"] == feedback["registry_version"] == "unregistered"  # no version was set
     assert (second["tokens"], second["unknown_tokens"], second["latency_ms"]) == (5, 1, 12.5)
     assert first["time"].endswith("Z")
@@ -139,7 +150,7 @@ def test_stdout_writes_one_line_per_record_so_workers_cannot_interleave_them():
         "from tweet_sentiment.serving.tokenizer import TokenCounts; "
         "log = QueryLog('stdout', 'v'); ids = RequestIds(b'k'); "
         "scores = {'negative': 0.1, 'neutral': 0.8, 'positive': 0.1}; "
-        "result = {'pred_id': 1, 'pred_label': 'neutral', 'scores': scores}; "
+        "result = {'pred_id': 1, 'pred_label': 'neutral', 'scores': scores, 'lang': 'en'}; "
         "log.predictions(['a', 'b'], [result, result], [ids.issue(1), ids.issue(1)], [TokenCounts(1, 0)] * 2, 0.01)"
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import TypeAdapter, ValidationError
 
 from tweet_sentiment.core.labels import LABELS
+from tweet_sentiment.core.language import LANGUAGE_LABELS
 from tweet_sentiment.serving.bentoml_hooks import cap_batching_wait
 from tweet_sentiment.serving.limits import MAX_BATCH_WAIT_S, MAX_TWEET_CHARS, Tweet
 from tweet_sentiment.serving.prometheus import INPUT_LENGTH_BUCKETS, ServiceMetrics
@@ -63,11 +64,23 @@ def registry() -> CollectorRegistry:
 def test_metrics_count_labels_and_tweet_lengths(registry: CollectorRegistry):
     metrics = ServiceMetrics(registry)
     tweets = ["great game!", "worst day ever", "a" * 300]
-    results = [{"pred_label": "positive"}, {"pred_label": "negative"}, {"pred_label": "positive"}]
+    results = [
+        {"pred_label": "positive", "lang": "en"},
+        {"pred_label": "negative", "lang": "sw"},
+        {"pred_label": "positive", "lang": "und"},
+    ]
     metrics.observe(tweets, results)
     sample = registry.get_sample_value
     assert sample("tweet_sentiment_predictions_total", {"label": "positive"}) == 2
     assert sample("tweet_sentiment_predictions_total", {"label": "negative"}) == 1
+    by_language = {
+        lang: sample("tweet_sentiment_predictions_by_language_total", {"lang": lang}) for lang in LANGUAGE_LABELS
+    }
+    assert {lang: count for lang, count in by_language.items() if count is not None} == {
+        "en": 1,
+        "other": 1,
+        "und": 1,
+    }  # Swahili is counted as `other`: a bounded label set
     assert sample("tweet_sentiment_input_chars_count") == 3
     assert sample("tweet_sentiment_input_chars_sum") == 11 + 14 + 300
     assert sample("tweet_sentiment_input_chars_bucket", {"le": "20.0"}) == 2
@@ -79,8 +92,8 @@ def test_metrics_count_labels_and_tweet_lengths(registry: CollectorRegistry):
 
 def test_label_share_rolls_over_the_last_predictions_and_feedback_is_counted(registry: CollectorRegistry):
     metrics = ServiceMetrics(registry, share_window=4)
-    metrics.observe(["a"] * 4, [{"pred_label": "negative"}] * 4)
-    metrics.observe(["b"] * 3, [{"pred_label": "positive"}] * 3)  # pushes three negatives out
+    metrics.observe(["a"] * 4, [{"pred_label": "negative", "lang": "und"}] * 4)
+    metrics.observe(["b"] * 3, [{"pred_label": "positive", "lang": "und"}] * 3)  # pushes three negatives out
     share = {
         label: registry.get_sample_value("tweet_sentiment_predicted_label_share", {"label": label}) for label in LABELS
     }

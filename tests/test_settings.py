@@ -36,6 +36,7 @@ def test_defaults_and_values_are_parsed(environment):
         "query_log": None,
         "log_text": True,
         "query_log_sample": 1.0,
+        "ui": True,
         "request_id_key": None,
         "registry_version": None,
     }

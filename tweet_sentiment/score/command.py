@@ -4,7 +4,8 @@ Reads CSV, JSON lines or Parquet shards (local paths, globs, folders or gs://
 URLs) chunk by chunk, scores each text through the service's `Predictor` on all
 cores, and writes one output shard per input shard (in the input's format, or
 `--format`) with `pred_id`, `pred_label`, `score_negative`, `score_neutral`,
-`score_positive` and `model_version` after the carried columns. Shards are
+`score_positive`, `model_version` and `detected_lang` (the text's language) after the carried
+columns, and with `--explain` each word's weight (`explanation`, as `POST /explain`). Shards are
 written atomically; a rerun skips the finished ones (`--overwrite` redoes them).
 Files are read through the input layer (`tweet_sentiment/inputs/`: what a file
 is by its bytes, literal names before globs, separators sniffed or `--delimiter`).
@@ -95,6 +96,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tweet_sentiment.score", description=__doc__.split("\n\n")[0])
     add_arguments(parser)
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="add each word's weight, as POST /explain gives it (about 20 times the work of scoring)",
+    )
     return parser.parse_args(argv)
 
 
@@ -152,7 +158,8 @@ def score(args: argparse.Namespace) -> int:
         try:
             for shard in plan.todo:
                 chunks = read_chunks(shard.input, args.text_column, args.keep, args.chunk_size, args.delimiter)
-                results = (finish_chunk(c, score_values(predictor, c.values), version) for c in chunks)
+                explainer = predictor if args.explain else None
+                results = (finish_chunk(c, score_values(predictor, c.values), version, explainer) for c in chunks)
                 counts[shard.input] = count = write_shard(shard, results, progress.update)
                 log.debug("%s: %d scored, %d failed", shard.output, count.scored, count.failed)
         finally:

@@ -7,6 +7,7 @@ the tokenizer leaves without a single word piece (invisible characters only)
 are refused here rather than scored as an empty tweet.
 """
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -14,14 +15,18 @@ import numpy as np
 import pandas as pd
 
 from tweet_sentiment.core.labels import LABELS
+from tweet_sentiment.core.language import detect_languages
 from tweet_sentiment.inputs.accounting import Rejection
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.tables import Chunk
 from tweet_sentiment.score.checks import NO_TOKENS, check_text
+from tweet_sentiment.serving.explain import MAX_EXPLAIN_WORDS, explain_prediction, word_spans
 from tweet_sentiment.serving.predictor import Predictor
 
 SCORE_COLUMNS = tuple(f"score_{label}" for label in LABELS)
-OUTPUT_COLUMNS = ("pred_id", "pred_label", *SCORE_COLUMNS, "model_version")
+# `detected_lang`, not `lang`: Twitter's own tweet objects carry a `lang` (its detection), which stays the user's.
+OUTPUT_COLUMNS = ("pred_id", "pred_label", *SCORE_COLUMNS, "model_version", "detected_lang")
+EXPLANATION_COLUMN = "explanation"  # with --explain: `[[word, weight], ...]` as JSON, as POST /explain weighs them
 Result = np.ndarray | Rejection  # one text's probabilities, shape (3,), or why it was not scored
 
 
@@ -83,8 +88,11 @@ def score_values(predictor: Predictor, values: Sequence[object]) -> Scores:
     return combine(len(values), rejected, ((index, scores.result(i)) for i, index in enumerate(valid)))
 
 
-def prediction_columns(probabilities: np.ndarray, model_version: str) -> dict[str, np.ndarray | list]:
-    """`OUTPUT_COLUMNS` for rows of class probabilities (n, 3): the label ids, names, scores (float64) and version.
+def prediction_columns(
+    probabilities: np.ndarray, model_version: str, texts: Sequence[str]
+) -> dict[str, np.ndarray | list]:
+    """`OUTPUT_COLUMNS` for rows of class probabilities (n, 3) of `texts`: label ids, names, scores (float64),
+    version and each text's language (ISO 639-1 or `und`, `tweet_sentiment/core/language.py`).
 
     The scores are the float32 probabilities as float64, the very numbers `POST /predict` answers.
     """
@@ -93,19 +101,33 @@ def prediction_columns(probabilities: np.ndarray, model_version: str) -> dict[st
     for index, name in enumerate(SCORE_COLUMNS):
         columns[name] = probabilities[:, index].astype(np.float64)
     columns["model_version"] = [model_version] * len(ids)
+    columns["detected_lang"] = detect_languages(texts)
     return columns
 
 
-def finish_chunk(chunk: Chunk, scores: Scores, model_version: str) -> ChunkResult:
+def explanation_cell(explainer: Predictor, text: str) -> str:
+    """`POST /explain`'s word weights for one text as JSON `[[word, weight], ...]`; `null` over its word cap."""
+    if len(word_spans(text)) > MAX_EXPLAIN_WORDS:
+        return "null"
+    words = explain_prediction(explainer, text)["words"]
+    return json.dumps([[word["word"], round(word["weight"], 4)] for word in words], ensure_ascii=False)
+
+
+def finish_chunk(chunk: Chunk, scores: Scores, model_version: str, explainer: Predictor | None = None) -> ChunkResult:
     """The chunk's scored rows with their predictions, and its rejected rows by row number.
 
+    With an `explainer` (`--explain`), each scored row also gets `EXPLANATION_COLUMN`.
     Raises `InputError` if a kept column has the name of an output column.
     """
-    clash = [name for name in chunk.frame.columns if name in OUTPUT_COLUMNS]
+    outputs = (*OUTPUT_COLUMNS, EXPLANATION_COLUMN) if explainer else OUTPUT_COLUMNS
+    clash = [name for name in chunk.frame.columns if name in outputs]
     if clash:
         raise InputError(f"input columns {', '.join(clash)} would be overwritten by the scores; drop them with --keep")
     scored = [i for i in range(len(chunk.values)) if i not in scores.rejected]
     frame = chunk.frame.iloc[scored].reset_index(drop=True)
-    frame = frame.assign(**prediction_columns(scores.probabilities[scored], model_version))
+    texts = [str(chunk.values[i]) for i in scored]
+    frame = frame.assign(**prediction_columns(scores.probabilities[scored], model_version, texts))
+    if explainer:
+        frame[EXPLANATION_COLUMN] = [explanation_cell(explainer, text) for text in texts]
     errors = [(chunk.first_row + i, scores.rejected[i]) for i in sorted(scores.rejected)]
     return ChunkResult(frame, errors)

@@ -10,6 +10,7 @@ import collections
 from collections import deque
 
 from tweet_sentiment.core.labels import LABELS
+from tweet_sentiment.core.language import LANGUAGE_LABELS, metric_language
 from tweet_sentiment.serving.limits import MAX_TWEET_CHARS
 
 LABEL_SHARE_WINDOW = 1000  # predictions behind `tweet_sentiment_predicted_label_share`
@@ -27,6 +28,12 @@ class ServiceMetrics:
         self.predictions = Counter(
             "tweet_sentiment_predictions", "Predicted labels, one per tweet.", labelnames=["label"], registry=registry
         )
+        self.languages = Counter(
+            "tweet_sentiment_predictions_by_language",
+            f"Predictions by the tweet's detected language: {', '.join(LANGUAGE_LABELS)} (any other is `other`).",
+            labelnames=["lang"],
+            registry=registry,
+        )
         self.input_chars = Histogram(
             "tweet_sentiment_input_chars",
             "Length of each input tweet in characters.",
@@ -37,6 +44,11 @@ class ServiceMetrics:
             "tweet_sentiment_feedback",
             "True labels received on POST /feedback, by true and predicted label.",
             labelnames=["label", "predicted"],
+            registry=registry,
+        )
+        self.explanations = Counter(
+            "tweet_sentiment_explanations",
+            "Explanations on POST /explain; their one-word-out variants are not predictions and are not counted above.",
             registry=registry,
         )
         # Across worker processes, the share last written wins (BentoML runs
@@ -65,10 +77,14 @@ class ServiceMetrics:
         for tweet, result in zip(tweets, results, strict=True):
             self.input_chars.observe(len(tweet))
             self.predictions.labels(label=result["pred_label"]).inc()
+            self.languages.labels(lang=metric_language(result["lang"])).inc()
             self.recent_labels.append(result["pred_label"])
         counts = collections.Counter(self.recent_labels)
         for label in LABELS if self.recent_labels else ():
             self.label_share.labels(label=label).set(counts[label] / len(self.recent_labels))
+
+    def observe_explanation(self) -> None:
+        self.explanations.inc()
 
     def observe_feedback(self, label: str, predicted: str) -> None:
         self.feedback.labels(label=label, predicted=predicted).inc()

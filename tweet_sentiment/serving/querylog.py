@@ -193,6 +193,7 @@ class QueryLog:
                     "unknown_tokens": count.unknown,
                     "label": result["pred_label"],
                     "scores": result["scores"],
+                    "lang": result["lang"],
                     "latency_ms": round(latency_s * 1000, 3),
                 }
             )

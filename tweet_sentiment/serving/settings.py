@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     query_log_sample: float = Field(
         1.0, ge=0.0, le=1.0, description="the share of predictions logged, between 0 and 1, e.g. 0.1 for one in ten"
     )
+    ui: bool = Field(True, description="1 to serve the try-it page at /ui, 0 to turn it off")
     request_id_key: str | None = Field(None, description="a secret string, or unset it")
     registry_version: Annotated[str | None, AfterValidator(check_registry_version)] = Field(
         None, description="a registry version (SemVer, as GTO tags it: v0.2.0, v0.2.0-rc.1), or unset it"
