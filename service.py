@@ -55,7 +55,7 @@ from starlette.routing import Route
 
 from tweet_sentiment.card.metadata import card_for
 from tweet_sentiment.core.labels import LABELS, ModelLoadError
-from tweet_sentiment.core.language import detect_languages
+from tweet_sentiment.core.language import detect_language, detect_languages
 from tweet_sentiment.serving.bentoml_hooks import (
     cache_response_media_types,
     cap_batching_wait,
@@ -63,7 +63,7 @@ from tweet_sentiment.serving.bentoml_hooks import (
     quiet_client_error_tracebacks,
 )
 from tweet_sentiment.serving.bentoml_instruments import bound_endpoint_labels
-from tweet_sentiment.serving.explain import TooManyWords, explain_prediction
+from tweet_sentiment.serving.explain import TooManyWords, Word, explain_prediction
 from tweet_sentiment.serving.feedback import FeedbackLedger
 from tweet_sentiment.serving.http_edge import RequestGuard
 from tweet_sentiment.serving.identity import UNREGISTERED, ServedModel
@@ -107,19 +107,12 @@ class Prediction(BaseModel):
     lang: str  # the tweet's language, ISO 639-1, or "und" (tweet_sentiment/core/language.py); the model reads English
 
 
-class WordWeight(BaseModel):
-    word: str  # the tweet's own text, tweet[start:end]; an emoji is a word of its own
-    start: int
-    end: int
-    weight: float  # how much the predicted label's probability falls without this word
-    reads_as: str  # what the model reads: an emoji's name, else the word
-
-
 class Explanation(BaseModel):
     pred_id: int
     pred_label: str
     scores: dict[str, float]
-    words: list[WordWeight]
+    lang: str
+    words: list[Word]  # each word's weight: how much the predicted label's probability falls without it
 
 
 TrueLabel = Literal[LABELS]  # the label map, so feedback validates against it
@@ -256,6 +249,7 @@ class TweetSentiment:
         require_model_dir(MODEL_DIR)
         parallel = SETTINGS.parallel
         self.predictor = Predictor(MODEL_DIR, batch_size=SUB_BATCH, parallel_batches=parallel, threads=parallel)
+        detect_language("warm up")  # load the language detector now (0.4 s), not on the first request after ready
         weights = model_version(MODEL_DIR)
         bento = bentoml.server_context.bento_version
         self.served = ServedModel(
@@ -266,7 +260,7 @@ class TweetSentiment:
         )
         card = card_path(MODEL_DIR)
         card_text = card.read_text(encoding="utf-8") if card.is_file() else ""
-        self.card = card_for(card_text, weights, self.served.registry_version)
+        self.card = card_for(card_text, weights, self.served.runtime, self.served.registry_version)
         self.metrics = ServiceMetrics()
         self.metrics.model_info(self.served.as_dict())
         self.request_ids = RequestIds(request_id_key(SETTINGS.request_id_key, weights))
@@ -308,7 +302,7 @@ class TweetSentiment:
         except TooManyWords as error:
             raise BadInput(str(error)) from None
         self.metrics.observe_explanation()
-        return Explanation(**explanation)
+        return Explanation(**explanation, lang=detect_language(tweet))
 
     @bentoml.api(route="/feedback")
     def feedback(

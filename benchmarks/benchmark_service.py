@@ -52,8 +52,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks_md import machine, replace_preamble, replace_section  # noqa: E402
-
+from benchmarks.benchmarks_md import machine, replace_preamble, replace_section  # noqa: E402
 from tweet_sentiment.core.hardware import cpu_has_fast_bf16  # noqa: E402
 from tweet_sentiment.core.labels import LABEL2ID  # noqa: E402
 from tweet_sentiment.core.metrics import headline_scores  # noqa: E402

@@ -1,29 +1,15 @@
 """BENCHMARKS.md is written by several scripts, each owning its `## ` sections; this replaces one in place."""
 
 import os
-import platform
 from pathlib import Path
 
-# The instruction sets that decide these figures: int8 runs far faster with VNNI or AMX, bf16 needs
-# AVX512-BF16 or AMX (Linux /proc/cpuinfo flag names).
-ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+from tweet_sentiment.core.cpu import cpu_kind
 
 
 def machine() -> str:
-    """The CPU a figure came from, e.g. "AMD EPYC 9B14, 2 CPUs, avx2 (no avx512f, ...)": model name and ISA flags."""
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
-    fields = dict(line.split(":", 1) for line in cpuinfo.splitlines() if ":" in line)
-    fields = {key.strip(): value.strip() for key, value in fields.items()}
-    flags = set(fields.get("flags", "").split())
-    has = [flag for flag in ISA_FLAGS if flag in flags]
-    lacks = [flag for flag in ISA_FLAGS if flag not in flags]
-    name = fields.get("model name", platform.machine())
-    return f"{name}, {os.cpu_count()} CPUs, {', '.join(has) or 'none of ' + ', '.join(ISA_FLAGS)}" + (
-        f" (no {', '.join(lacks)})" if lacks else ""
-    )
+    """The CPU a figure came from, e.g. "AMD EPYC 9B14, 2 CPUs, avx2 (no avx512f, ...)": its kind and core count."""
+    name, _, flags = cpu_kind().partition(", ")
+    return f"{name}, {os.cpu_count()} CPUs, {flags}"
 
 
 def replace_section(path: Path, heading: str, text: str) -> None:

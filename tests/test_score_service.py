@@ -41,6 +41,7 @@ def test_the_command_scores_tweets_as_post_predict_does(service: tuple[str, Path
     assert list(scored["text"]) == tweets
     assert list(scored["pred_label"]) == [result["pred_label"] for result in answered]
     assert list(scored["pred_id"]) == [result["pred_id"] for result in answered]
+    assert list(scored["detected_lang"]) == [result["lang"] for result in answered]  # one detector, both outputs
     for label in LABELS:
         served = [result["scores"][label] for result in answered]
         assert scored[f"score_{label}"].tolist() == pytest.approx(served, abs=1e-6)

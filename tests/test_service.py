@@ -53,6 +53,11 @@ def test_predict_answers_real_tweets_in_order(server: str):
     status, results = call(f"{server}/predict", json.dumps({"tweets": list(CLEAR_CASES)}).encode())
     assert status == 200
     assert [r["pred_label"] for r in results] == list(CLEAR_CASES.values())
+    assert {r["lang"] for r in results} == {"en"}
+    status, [spanish, emoji_only] = call(
+        f"{server}/predict", json.dumps({"tweets": ["Odio los lunes por la mañana, qué asco", "😍😍"]}).encode()
+    )
+    assert (status, spanish["lang"], emoji_only["lang"]) == (200, "es", "und")
     for result in results:
         assert set(result["scores"]) == set(LABELS)
         assert abs(sum(result["scores"].values()) - 1) < 1e-4

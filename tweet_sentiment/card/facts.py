@@ -22,12 +22,23 @@ TRAIN_METRICS = paths.TRAIN_LIVE / "metrics.json"  # finetune: epochs run, bf16 
 EVAL_METRICS = paths.EVAL_LIVE / "metrics.json"  # evaluate: the served runtime's scores per split
 PER_CLASS = paths.EVAL_LIVE / "plots/custom"  # evaluate: per_class_<split>.json
 ROBUSTNESS = paths.EVAL_LIVE / "plots/custom/robustness.json"  # evaluate: the drift table
+EMOJI_ACCURACY = paths.EVAL_LIVE / "plots/custom/emoji_accuracy_test.json"  # evaluate: test accuracy by emoji
 OPTIMIZE_METRICS = paths.OPTIMIZE_LIVE / "metrics.json"  # optimize: every candidate runtime and the gate
+OPTIMIZE_PARAMS = paths.OPTIMIZE_LIVE / "params.yaml"  # optimize: the kind of CPU the candidates were gated on
 RUNTIME = paths.SERVING / "runtime.json"  # optimize: the served runtime's name, engine, precision, weights
 PARAMS = Path("params.yaml")
 BENTOFILE = Path("bentofile.yaml")  # the Bento's name
 LANGUAGE_DOC = Path("docs/language.md")  # linked, never read
-CARD_FILES = (PARAMS, BENTOFILE, DATA_METRICS, TRAIN_METRICS, paths.EVAL_LIVE, OPTIMIZE_METRICS, RUNTIME)
+CARD_FILES = (
+    PARAMS,
+    BENTOFILE,
+    DATA_METRICS,
+    TRAIN_METRICS,
+    paths.EVAL_LIVE,
+    OPTIMIZE_METRICS,
+    OPTIMIZE_PARAMS,
+    RUNTIME,
+)
 CARD_PARAMS = (
     "base_model",
     "lr",
@@ -71,7 +82,9 @@ class CardInputs:
     evaluation: dict[str, Any]  # metrics/eval/metrics.json
     per_class: dict[str, list[dict[str, Any]]]  # split -> metrics/eval/plots/custom/per_class_<split>.json
     robustness: list[dict[str, Any]]  # metrics/eval/plots/custom/robustness.json
+    emoji_accuracy: list[dict[str, Any]]  # metrics/eval/plots/custom/emoji_accuracy_test.json; [] where none
     candidates: dict[str, Any]  # metrics/optimize/metrics.json
+    cpu: str  # metrics/optimize/params.yaml
     runtime: dict[str, Any]  # models/serving/runtime.json
 
 
@@ -123,7 +136,10 @@ def read_inputs(root: Path = Path(".")) -> CardInputs:
         evaluation=evaluation,
         per_class=per_class,
         robustness=_json(root, ROBUSTNESS),
+        # evaluate writes it only where test tweets hold an emoji often enough (the quick run's 256 may not)
+        emoji_accuracy=_json(root, EMOJI_ACCURACY) if (root / EMOJI_ACCURACY).is_file() else [],
         candidates=_json(root, OPTIMIZE_METRICS),
+        cpu=yaml.safe_load(_text(root, OPTIMIZE_PARAMS))["cpu"],
         runtime=_json(root, RUNTIME),
     )
     if served_candidate(inputs.candidates) != inputs.runtime["name"]:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from tweet_sentiment.card.facts import EVAL_METRICS, LANGUAGE_DOC, PER_CLASS, CardInputs, evaluated_splits
-from tweet_sentiment.card.sections import SLICE_OF, count, rate, table
+from tweet_sentiment.card.facts import (
+    EMOJI_ACCURACY,
+    EVAL_METRICS,
+    LANGUAGE_DOC,
+    PER_CLASS,
+    CardInputs,
+    evaluated_splits,
+)
+from tweet_sentiment.card.sections import SLICE_OF, count, plural, rate, table
+from tweet_sentiment.evaluate.emoji_accuracy import MIN_EMOJI_TWEETS
+
+WORST_EMOJI = 5  # emoji the card lists
 
 
 def emoji_pairs(evaluation: dict[str, Any]) -> list[tuple[str, str]]:
@@ -35,16 +45,31 @@ def _emoji(inputs: CardInputs) -> str:
     ]
     shifts = {row["shift"]: row for row in inputs.robustness}
     removed = (
-        f" Deleting every emoji from the robustness sample moves its macro recall by "
+        f"Deleting every emoji from the robustness sample moves its macro recall by "
         f"{-shifts['no_emoji']['drop']:+.4f} (`no_emoji`)."
         if "no_emoji" in shifts
         else ""
     )
-    return f"""Emoji: the slices with emoji, worst first, against the same split's tweets without (`{EVAL_METRICS}`):
+    slices = table(["slice", "macro recall", "against", "its macro recall", "difference"], rows)
+    parts = [
+        f"Emoji: the slices with emoji, worst first, against the same split's tweets without (`{EVAL_METRICS}`):",
+        slices,
+        removed,
+        _worst_emoji(inputs),
+    ]
+    return "\n\n".join(part for part in parts if part)
 
-{table(["slice", "macro recall", "against", "its macro recall", "difference"], rows)}
 
-Which single emoji it reads wrong is not measured: the committed metrics score slices, not emoji one by one.{removed}"""
+def _worst_emoji(inputs: CardInputs) -> str:
+    """The emoji whose test tweets it gets wrong most often, from evaluate's accuracy by emoji."""
+    if not inputs.emoji_accuracy:
+        return f"No emoji is in {MIN_EMOJI_TWEETS} or more of the scored test tweets, so none is scored on its own."
+    test = inputs.evaluation["test"]["accuracy"]
+    rows = [(row["emoji"], count(row["tweets"]), rate(row["accuracy"])) for row in inputs.emoji_accuracy[:WORST_EMOJI]]
+    return f"""The emoji it reads worst: the accuracy on the test tweets holding each emoji found in \
+{MIN_EMOJI_TWEETS} or more, lowest first, against {rate(test)} on all of test (`{EMOJI_ACCURACY}`):
+
+{table(["emoji", "tweets", "accuracy"], rows)}"""
 
 
 def _shifts(inputs: CardInputs) -> str:
@@ -65,11 +90,12 @@ def _weakest_class(inputs: CardInputs) -> str:
 
 def _gap(inputs: CardInputs) -> str:
     val, test = (inputs.evaluation[split]["macro_recall"] for split in ("val", "test"))
+    patience = inputs.params["train.early_stopping_patience"]
+    gap = f"{rate(val - test)} lower on test" if val >= test else f"{rate(test - val)} higher on test"
     return (
-        f"- Validation against test: macro recall {rate(val)} on val, {rate(test)} on test, {rate(val - test)} "
-        f"lower on test. Validation chose the checkpoint (training stops after "
-        f"{inputs.params['train.early_stopping_patience']} epoch without a better val macro recall) and the recipe, "
-        "so its figure is optimistic: expect test's."
+        f"- Validation against test: macro recall {rate(val)} on val, {rate(test)} on test, {gap}. "
+        f"Validation chose the checkpoint (training stops after {patience} {plural(patience, 'epoch')} without a "
+        "better val macro recall) and the recipe, so its figure is optimistic: expect test's."
     )
 
 

@@ -30,11 +30,14 @@ def with_registry_version(card: str, version: str) -> str:
     return yaml_block(metadata | {"registry_version": version}) + body
 
 
-def card_for(card: str, model_version: str, registry_version: str) -> str | None:
-    """The card to serve for weights `model_version`: with the registry version added, or None when it
-    describes other weights (its front matter's `model_version`) or has no front matter."""
+def card_for(card: str, model_version: str, runtime: str, registry_version: str) -> str | None:
+    """The card to serve for weights `model_version` on `runtime`: with the registry version added, or None
+    when it describes other weights or another runtime (its front matter's `model_version`, `runtime`:
+    the fine-tuned trace of the served weights is not the int8 model the card scores) or has no front matter."""
     try:
         metadata, _ = split_front_matter(card)
     except ValueError:
         return None
-    return with_registry_version(card, registry_version) if metadata.get("model_version") == model_version else None
+    if (metadata.get("model_version"), metadata.get("runtime")) != (model_version, runtime):
+        return None
+    return with_registry_version(card, registry_version)

@@ -60,8 +60,10 @@ def front_matter(inputs: CardInputs) -> dict[str, Any]:
         "datasets": [DATASET["type"]],
         "metrics": [hub_type for _, hub_type, _ in METRICS],
         "tags": ["sentiment-analysis", "twitter", "bentoml", inputs.runtime["name"]],
-        # the served weights' digest, as GET /version names it: the service serves no card of other weights
+        # the served weights' digest and runtime, as GET /version names them: the service serves the card
+        # only to weights and a runtime it describes
         "model_version": inputs.runtime["model_version"],
+        "runtime": inputs.runtime["name"],
         "model-index": [
             {
                 "name": inputs.name,

@@ -12,6 +12,7 @@ from tweet_sentiment.card.facts import (
     DATA_METRICS,
     EVAL_METRICS,
     OPTIMIZE_METRICS,
+    OPTIMIZE_PARAMS,
     PARAMS,
     PER_CLASS,
     ROBUSTNESS,
@@ -32,6 +33,11 @@ SLICE_OF = {"val_synthetic_emoji": "val"}  # every val tweet, with emoji drawn f
 def licence(base_model: str) -> str:
     """The Hub licence id of the base model's weights, which the fine-tuned ones inherit."""
     return BASE_MODEL_LICENCES.get(base_model, "other")
+
+
+def plural(amount: float, noun: str) -> str:
+    """`noun` as it reads after `amount`: 1 epoch, 2 epochs, 0.33 epochs."""
+    return noun if amount == 1 else f"{noun}s"
 
 
 def rate(value: float) -> str:
@@ -59,7 +65,8 @@ def model_details(inputs: CardInputs) -> str:
         if p["teacher.weight"]
         else "none"
     )
-    average = f"over {p['train.ema_epochs']} epoch" if p["train.ema_epochs"] else "none (the last step's weights)"
+    ema = p["train.ema_epochs"]
+    average = f"over {ema} {plural(ema, 'epoch')}" if ema else "none (the last step's weights)"
     return f"""## Model details
 
 - Task: tweet sentiment, three classes (negative, neutral, positive), TweetEval's sentiment task.
@@ -209,17 +216,12 @@ def _choice(inputs: CardInputs) -> str:
 
 
 def _cpu(inputs: CardInputs) -> str:
-    """What the committed files say about the CPU the runtime was gated and scored on."""
-    text = (
-        "its kind is not in the committed files (`optimize` logs its timings and writes no machine facts, so that a "
-        "rerun leaves `dvc.lock` as it was)."
-    )
-    if "bf16" not in inputs.evaluation:
-        return text + " Nothing else about it is recorded."
-    maths = "bf16" if inputs.evaluation["bf16"] else "fp32"
+    """The kind of CPU the runtime was gated and scored on, as `optimize` recorded it."""
+    maths = "bf16" if inputs.evaluation.get("bf16") else "fp32"
     return (
-        f"{text} What is recorded: `evaluate`'s CPU computed in {maths} (`{EVAL_METRICS}` `bf16` is "
-        f"{inputs.evaluation['bf16']}; bf16 needs AMX or AVX512-BF16), so the evaluation above is {maths} maths."
+        f"{inputs.cpu} (`{OPTIMIZE_PARAMS}`): the kind of CPU `optimize` timed and gated the candidates on. "
+        f"`evaluate`'s CPU computed in {maths} (`{EVAL_METRICS}` `bf16`; bf16 needs AMX or AVX512-BF16). "
+        "Another kind of CPU can give slightly different scores, and other speeds."
     )
 
 

@@ -23,7 +23,6 @@ Import-light (no numpy or model until the first call), and thread-safe: the
 detector is loaded once per process, under a lock, and only read afterwards.
 """
 
-import functools
 import re
 import threading
 import unicodedata
@@ -31,6 +30,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import emoji
+
+from tweet_sentiment.core.text import decode_entities
 
 UNDETERMINED = "und"
 OTHER = "other"
@@ -62,6 +63,7 @@ _UNSPACED = re.compile(
 # Variation selectors and the keycap mark are marks (Mn, Me) but belong to emoji, not to words.
 _EMOJI_MARKS = frozenset("\ufe0e\ufe0f\u20e3")
 _LOAD_LOCK = threading.Lock()
+_IDENTIFIER: Any = None  # py3langid's identifier, once `_detector` loaded it
 
 
 def _is_letter(char: str) -> bool:
@@ -72,8 +74,12 @@ def _is_letter(char: str) -> bool:
 
 
 def words_of(text: str) -> str:
-    """`text` without URLs, @mentions, emoji, digits and punctuation: its words, single-spaced."""
-    text = _MENTION.sub(" ", _URL.sub(" ", text))
+    """`text` without URLs, @mentions, emoji, digits and punctuation: its words, single-spaced.
+
+    HTML entities are decoded first, as the model's normaliser does (tweets from Twitter's
+    API arrive with `&amp;`): `Tom &amp; Jerry` is two words, not three.
+    """
+    text = _MENTION.sub(" ", _URL.sub(" ", decode_entities(text)))
     if not text.isascii():  # every emoji has a character beyond ASCII
         text = emoji.replace_emoji(text, " ")
     return " ".join("".join(char if _is_letter(char) else " " for char in text).split())
@@ -86,7 +92,6 @@ def too_short(words: str) -> bool:
     return unspaced < MIN_UNSPACED_CHARS and spaced < MIN_WORDS
 
 
-@functools.cache
 def _load() -> Any:
     """py3langid's model with only the `CANDIDATES` columns.
 
@@ -104,9 +109,16 @@ def _load() -> Any:
 
 
 def _detector() -> Any:
-    """py3langid's identifier, restricted to `CANDIDATES`; loaded by the first caller of the process."""
-    with _LOAD_LOCK:
-        return _load()
+    """py3langid's identifier, restricted to `CANDIDATES`; loaded once, by the first caller of the process.
+
+    Only the first calls take the lock; afterwards the identifier is only read, so threads share it.
+    """
+    global _IDENTIFIER
+    if _IDENTIFIER is None:
+        with _LOAD_LOCK:
+            if _IDENTIFIER is None:
+                _IDENTIFIER = _load()
+    return _IDENTIFIER
 
 
 def classify(words: str) -> tuple[str, float]:

@@ -3,7 +3,8 @@
 - `<split>_emoji` and `<split>_no_emoji`: a split's tweets with emoji (the `emoji`
   package's count: 809 of TweetEval test's 12,284) and the rest;
 - `val_synthetic_emoji`: validation has no emoji, so every val tweet gets 1-3
-  emoji drawn for its label as training's are, with another seed (seed + 1).
+  emoji drawn for its label as training's are, with another seed (seed + 1);
+- `emoji_accuracy_<split>`: the accuracy by emoji (`emoji_accuracy.py`).
 """
 
 import numpy as np

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tweet_sentiment.serving.explain import MAX_EXPLAIN_WORDS, explain_prediction, word_spans
+from tweet_sentiment.serving.explain import MAX_EXPLAIN_WORDS, explain_prediction, without_words, word_spans
 from tweet_sentiment.serving.predictor import Predictor
 
 
@@ -29,11 +29,9 @@ class DeletionPoint:
     top_wins: float  # share of those tweets where the top-k removal lowered it more than the random one
 
 
-def without_words(tweet: str, spans: Sequence[dict]) -> str:
-    """`tweet` with each word of `spans` (dicts with `start`, `end`) cut out."""
-    for span in sorted(spans, key=lambda span: span["start"], reverse=True):
-        tweet = tweet[: span["start"]] + tweet[span["end"] :]
-    return tweet
+def spans_of(words: Sequence[dict]) -> list[tuple[int, int]]:
+    """`(start, end)` of each of an explanation's words."""
+    return [(word["start"], word["end"]) for word in words]
 
 
 def deletion_curve(
@@ -54,7 +52,7 @@ def deletion_curve(
             if len(words) < k:
                 continue
             drawn = [words[i] for i in rng.choice(len(words), size=k, replace=False)]
-            variants += [without_words(tweet, ranked[:k]), without_words(tweet, drawn)]
+            variants += [without_words(tweet, spans_of(ranked[:k])), without_words(tweet, spans_of(drawn))]
             owners += [(index, k, "top"), (index, k, "random")]
     probabilities = predictor.predict_proba(variants)
     drops: dict[tuple[int, str], list[float]] = {}

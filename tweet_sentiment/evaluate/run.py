@@ -26,6 +26,7 @@ from tweet_sentiment.core.labels import LABEL2ID, LABELS
 from tweet_sentiment.core.metrics import headline_scores, per_class_scores
 from tweet_sentiment.core.params import Params
 from tweet_sentiment.core.text import has_emoji
+from tweet_sentiment.evaluate.emoji_accuracy import MIN_EMOJI_TWEETS, accuracy_by_emoji
 from tweet_sentiment.evaluate.emoji_slices import emoji_subsets, synthetic_emoji_texts
 from tweet_sentiment.evaluate.robustness import robustness_table
 from tweet_sentiment.evaluate.splits import evaluation_frame, scored_splits
@@ -64,6 +65,16 @@ def evaluate_split(live: Live, predictor: Predictor, name: str, frame: pd.DataFr
         title=f"Per-class recall ({name})",
     )
     evaluate_emoji_subsets(live, name, frame["text"].map(has_emoji).to_numpy(), actual, predicted)
+    by_emoji = accuracy_by_emoji(list(frame["text"]), actual, predicted)
+    if by_emoji:
+        live.log_plot(
+            f"emoji_accuracy_{name}",
+            by_emoji,
+            x="accuracy",
+            y="emoji",
+            template="bar_horizontal",
+            title=f"Accuracy on the tweets holding each emoji ({name}, at least {MIN_EMOJI_TWEETS} tweets)",
+        )
 
 
 def evaluate_emoji_subsets(

@@ -16,6 +16,7 @@ from pathlib import Path
 from dvclive import Live
 
 from tweet_sentiment.core import paths
+from tweet_sentiment.core.cpu import cpu_kind
 from tweet_sentiment.core.params import Params
 from tweet_sentiment.evaluate.splits import EVAL_SPLITS, evaluation_frame
 from tweet_sentiment.optimize.choose import BASELINE, Candidate, assess, calibration_tweets, check_candidates, choose
@@ -66,6 +67,8 @@ def run_optimize(params: Params) -> None:
         elif chosen is baseline:
             log.warning("no candidate passed the gate: serving the fp32 model (%s, torch in the image)", BASELINE)
         with Live(str(paths.OPTIMIZE_LIVE), dvcyaml=False, save_dvc_exp=False) as live:
+            # what the candidates were timed and gated on (the model card says it): the kind, not the machine
+            live.log_param("cpu", cpu_kind())
             for candidate in candidates:
                 passes = candidate.passes(baseline, settings)
                 log_candidate(live, candidate, baseline, passes, candidate is chosen)

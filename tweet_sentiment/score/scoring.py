@@ -105,10 +105,10 @@ def prediction_columns(
     return columns
 
 
-def explanation_cell(explainer: Predictor, text: str) -> str:
-    """`POST /explain`'s word weights for one text as JSON `[[word, weight], ...]`; `null` over its word cap."""
+def explanation_cell(explainer: Predictor, text: str) -> str | None:
+    """`POST /explain`'s word weights for one text as JSON `[[word, weight], ...]`; None (missing) over its word cap."""
     if len(word_spans(text)) > MAX_EXPLAIN_WORDS:
-        return "null"
+        return None
     words = explain_prediction(explainer, text)["words"]
     return json.dumps([[word["word"], round(word["weight"], 4)] for word in words], ensure_ascii=False)
 

@@ -17,11 +17,12 @@ measured by a deletion curve on 500 test tweets, is in docs/explanations.md
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import emoji
 
-from tweet_sentiment.core.text import emoji_as_words
+from tweet_sentiment.core.text import normalise
 from tweet_sentiment.serving.predictor import Predictor, results_of
 
 # 280 characters hold at most about 60 words of English; the cap bounds one
@@ -42,7 +43,7 @@ class Word:
     start: int
     end: int
     weight: float
-    reads_as: str  # the text the normaliser gives the model: an emoji's name, else the word itself
+    reads_as: str  # what the normaliser gives the model: an emoji's name, `@user` for a handle, `http` for a link
 
 
 def word_spans(tweet: str) -> list[tuple[int, int]]:
@@ -61,9 +62,11 @@ def word_spans(tweet: str) -> list[tuple[int, int]]:
     return spans
 
 
-def without(tweet: str, span: tuple[int, int]) -> str:
-    """The tweet with one word cut out, the rest of it byte for byte as it was."""
-    return tweet[: span[0]] + tweet[span[1] :]
+def without_words(tweet: str, spans: Sequence[tuple[int, int]]) -> str:
+    """The tweet with the words at `spans` (`(start, end)` each) cut out, the rest of it as it was."""
+    for start, end in sorted(spans, reverse=True):
+        tweet = tweet[:start] + tweet[end:]
+    return tweet
 
 
 def explain_prediction(predictor: Predictor, tweet: str, max_words: int = MAX_EXPLAIN_WORDS) -> dict:
@@ -77,16 +80,17 @@ def explain_prediction(predictor: Predictor, tweet: str, max_words: int = MAX_EX
             f"the tweet has {len(spans)} words; an explanation scores one variant per word, "
             f"at most {max_words} words: send a shorter text"
         )
-    probabilities = predictor.predict_proba([tweet, *(without(tweet, span) for span in spans)])
+    probabilities = predictor.predict_proba([tweet, *(without_words(tweet, [span]) for span in spans)])
     [prediction] = results_of(probabilities[:1])
     predicted = prediction["pred_id"]
     weights = probabilities[0, predicted] - probabilities[1:, predicted]
     words = [
-        Word(tweet[start:end], start, end, round(float(weight), 6), _reads_as(tweet[start:end]))
+        Word(tweet[start:end], start, end, round(float(weight), 6), reads_as(tweet[start:end]))
         for (start, end), weight in zip(spans, weights, strict=True)
     ]
     return {**prediction, "words": [asdict(word) for word in words]}
 
 
-def _reads_as(word: str) -> str:
-    return emoji_as_words(word).strip() or word
+def reads_as(word: str) -> str:
+    """What the model reads of one word (`normalise`), or the word where that is nothing (punctuation kept)."""
+    return normalise(word) or word

@@ -1,7 +1,7 @@
 """The try-it page at `/ui`: a tweet's label, scores and explanation, feedback buttons, many tweets to a CSV.
 
-Static files in `serving/ui/` that ship in the Bento (no web fonts, no CDN: it works
-with no network) and call the service's own `POST /predict`, `POST /explain` and
+Files in `serving/ui/` (the page; its script and style in `ui/static/`) that ship in the
+Bento (no web fonts, no CDN: it works with no network) and call the service's own `POST /predict`, `POST /explain` and
 `POST /feedback`. A Content-Security-Policy of `'self'` keeps it that way: the
 browser refuses anything the page would fetch from elsewhere.
 `TWEET_SENTIMENT_UI=0` turns it off (a 404).
@@ -37,5 +37,5 @@ def page_routes() -> list[BaseRoute]:
     return [
         Route("/ui", page, methods=["GET"]),
         Route("/ui/", page, methods=["GET"]),
-        Mount("/ui/static", StaticFiles(directory=UI_DIR), name="ui-static"),
+        Mount("/ui/static", StaticFiles(directory=UI_DIR / "static"), name="ui-static"),
     ]

@@ -63,16 +63,31 @@ function explanationWords(words) {
   $("#explanation").replaceChildren(...spans);
 }
 
+function showExplanation(explained, label) {
+  if (explained.status === "rejected") {
+    $("#explanation").textContent = `No explanation: ${explained.reason.message}`;
+  } else if (explained.value.pred_label !== label) {
+    // scored in another batch, a near tie can tip the other way: weights for another label would mislead
+    $("#explanation").textContent =
+      `No explanation: scored again, the tweet came out ${explained.value.pred_label}, a near tie.`;
+  } else {
+    explanationWords(explained.value.words);
+  }
+}
+
 async function classify(event) {
   event.preventDefault();
   const tweet = $("#tweet").value;
   show($("#error"), "");
   show($("#receipt"), "");
+  // Both at once; an explanation refused (over its word cap) leaves the prediction and its feedback buttons.
+  const [predicted, explained] = await Promise.allSettled([
+    call("/predict", { tweets: [tweet] }),
+    call("/explain", { tweet }),
+  ]);
   try {
-    const [[prediction], explanation] = await Promise.all([
-      call("/predict", { tweets: [tweet] }),
-      call("/explain", { tweet }),
-    ]);
+    if (predicted.status === "rejected") throw predicted.reason;
+    const [prediction] = predicted.value;
     answer = prediction;
     $("#label").textContent = prediction.pred_label;
     const foreign = prediction.lang && !["en", "und"].includes(prediction.lang);
@@ -81,7 +96,7 @@ async function classify(event) {
       : `language: ${prediction.lang}`;
     $("#confirm-label").textContent = prediction.pred_label;
     scoreBars(prediction.scores, prediction.pred_label);
-    explanationWords(explanation.words);
+    showExplanation(explained, prediction.pred_label);
     $("#result").hidden = false;
   } catch (error) {
     show($("#error"), error.message);
@@ -100,14 +115,19 @@ async function sendFeedback(label) {
 }
 
 function csvField(value) {
-  const text = String(value ?? "");
+  let text = String(value ?? "");
+  // A cell a spreadsheet would run as a formula (tweets often start with @ or -) is kept as text.
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
+
+// Lines the service would refuse as blank: whitespace, zero-width and other invisible characters only.
+const blank = (line) => !line.replace(/[\s\u00ad\u200b-\u200f\u2060-\u2064\ufeff]/g, "");
 
 async function scoreMany(event) {
   event.preventDefault();
   const cap = Number($("#batch-cap").textContent);
-  const tweets = $("#batch").value.split(/\r?\n/).filter((line) => line.trim());
+  const tweets = $("#batch").value.split(/\r?\n/).filter((line) => !blank(line));
   show($("#batch-error"), "");
   if (tweets.length === 0) {
     show($("#batch-error"), "Paste at least one tweet, one per line.");
@@ -135,7 +155,9 @@ async function scoreMany(event) {
     });
     $("#batch-table tbody").replaceChildren(...body);
     const csv = [header, ...rows].map((row) => row.map(csvField).join(",")).join("\r\n") + "\r\n";
-    $("#csv").href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
+    if ($("#csv").href.startsWith("blob:")) URL.revokeObjectURL($("#csv").href);
+    // The byte order mark tells spreadsheet programs the file is UTF-8 (emoji, accents).
+    $("#csv").href = URL.createObjectURL(new Blob(["\ufeff", csv], { type: "text/csv;charset=utf-8" }));
     $("#batch-result").hidden = false;
   } catch (error) {
     show($("#batch-error"), error.message);
