@@ -77,8 +77,10 @@ class ServiceMetrics:
         for tweet, result in zip(tweets, results, strict=True):
             self.input_chars.observe(len(tweet))
             self.predictions.labels(label=result["pred_label"]).inc()
-            self.languages.labels(lang=metric_language(result["lang"])).inc()
             self.recent_labels.append(result["pred_label"])
+        # one increment per language and batch: a multiprocess counter writes its file at each one
+        for lang, answers in collections.Counter(metric_language(result["lang"]) for result in results).items():
+            self.languages.labels(lang=lang).inc(answers)
         counts = collections.Counter(self.recent_labels)
         for label in LABELS if self.recent_labels else ():
             self.label_share.labels(label=label).set(counts[label] / len(self.recent_labels))
