@@ -138,7 +138,7 @@ def test_the_cards_figures_are_the_metrics_files(pipeline: Path, card: str):
     }
     assert f"`{json.loads((pipeline / 'models/serving/runtime.json').read_text())['name']}`" in card
     gap = evaluation["val"]["macro_recall"] - evaluation["test"]["macro_recall"]
-    assert f"{gap:.4f} lower on test" in card
+    assert (f"{gap:.4f} lower on test" if gap >= 0 else f"{-gap:.4f} higher on test") in card
 
 
 @pytest.mark.slow
@@ -150,9 +150,9 @@ def test_the_emoji_slices_are_listed_worst_first(pipeline: Path, card: str):
     difference = evaluation["test_emoji"]["macro_recall"] - evaluation["test_no_emoji"]["macro_recall"]
     assert slices["test_emoji"][3] == f"{difference:+.4f}"
     by_emoji = pipeline / "metrics/eval/plots/custom/emoji_accuracy_test.json"
-    if by_emoji.is_file():  # the quick run scores 256 test tweets: an emoji may not reach the 20 tweets it needs
+    expected = json.loads(by_emoji.read_text())[:5] if by_emoji.is_file() else []
+    if expected:  # the quick run scores 256 test tweets: an emoji may not reach the 20 tweets it needs
         worst = markdown_table(card, "emoji")
-        expected = json.loads(by_emoji.read_text())[:5]
         assert worst == {row["emoji"]: [f"{row['tweets']:,}", f"{row['accuracy']:.4f}"] for row in expected}
     else:
         assert "so none is scored on its own" in card

@@ -64,12 +64,12 @@ def evaluate_split(live: Live, predictor: Predictor, name: str, frame: pd.DataFr
         template="bar_horizontal",
         title=f"Per-class recall ({name})",
     )
-    evaluate_emoji_subsets(live, name, frame["text"].map(has_emoji).to_numpy(), actual, predicted)
-    by_emoji = accuracy_by_emoji(list(frame["text"]), actual, predicted)
-    if by_emoji:
+    with_emoji = frame["text"].map(has_emoji).to_numpy()
+    evaluate_emoji_subsets(live, name, with_emoji, actual, predicted)
+    if with_emoji.any():  # written even when no emoji is frequent enough ([]), so `dvc plots show` finds it
         live.log_plot(
             f"emoji_accuracy_{name}",
-            by_emoji,
+            accuracy_by_emoji(list(frame["text"]), actual, predicted),
             x="accuracy",
             y="emoji",
             template="bar_horizontal",
