@@ -70,7 +70,8 @@ def test_register_promote_refuse_a_worse_model_and_roll_back(quick_pipeline: Pat
     assert in_prod(repo) == "v0.1.0"
 
     # Back to the first recipe's outputs (in the cache): equal to prod, so it passes.
-    run(["git", "checkout", baseline, "--", "params.yaml", "dvc.lock", "metrics", "models/bento.json"], cwd=repo)
+    git_outs = ["dvc.lock", "metrics", "models/bento.json", "models/model_card.md"]  # package writes the last two
+    run(["git", "checkout", baseline, "--", "params.yaml", *git_outs], cwd=repo)
     run(["dvc", "checkout", "--quiet"], cwd=repo)
     run(["git", "commit", "--quiet", "-am", "back to the baseline recipe"], cwd=repo)
     expect(release(repo, "register"), 0, "registered tweet-sentiment@v0.3.0")
