@@ -35,9 +35,9 @@ def card_for(card: str, model_version: str, runtime: str, registry_version: str)
     when it describes other weights or another runtime (its front matter's `model_version`, `runtime`:
     the fine-tuned trace of the served weights is not the int8 model the card scores) or has no front matter."""
     try:
-        metadata, _ = split_front_matter(card)
+        metadata, body = split_front_matter(card)
     except ValueError:
         return None
     if (metadata.get("model_version"), metadata.get("runtime")) != (model_version, runtime):
         return None
-    return with_registry_version(card, registry_version)
+    return yaml_block(metadata | {"registry_version": registry_version}) + body

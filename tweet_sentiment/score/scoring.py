@@ -20,7 +20,7 @@ from tweet_sentiment.inputs.accounting import Rejection
 from tweet_sentiment.inputs.errors import InputError
 from tweet_sentiment.inputs.tables import Chunk
 from tweet_sentiment.score.checks import NO_TOKENS, check_text
-from tweet_sentiment.serving.explain import MAX_EXPLAIN_WORDS, explain_prediction, word_spans
+from tweet_sentiment.serving.explain import TooManyWords, explain_prediction
 from tweet_sentiment.serving.predictor import Predictor
 
 SCORE_COLUMNS = tuple(f"score_{label}" for label in LABELS)
@@ -107,9 +107,10 @@ def prediction_columns(
 
 def explanation_cell(explainer: Predictor, text: str) -> str | None:
     """`POST /explain`'s word weights for one text as JSON `[[word, weight], ...]`; None (missing) over its word cap."""
-    if len(word_spans(text)) > MAX_EXPLAIN_WORDS:
+    try:
+        words = explain_prediction(explainer, text)["words"]
+    except TooManyWords:
         return None
-    words = explain_prediction(explainer, text)["words"]
     return json.dumps([[word["word"], round(word["weight"], 4)] for word in words], ensure_ascii=False)
 
 
